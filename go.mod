@@ -1,0 +1,8 @@
+module github.com/franzfs/franzfs
+
+go 1.26.8
+
+require (
+	github.com/fsnotify/fsnotify v1.10.1
+	golang.org/x/sys v0.49.0
+)

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+)
+
+// A Report is what Check found. Problems break the format; Notes are the
+// traces of a write in progress or interrupted, which readers skip and the
+// writer's repair cuts.
+type Report struct {
+	Records  int64
+	Problems []string
+	Notes    []string
+}
+
+// OK reports whether the stream has no problems.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+// maxProblems bounds a report on a badly damaged stream.
+const maxProblems = 20
+
+func (r *Report) problem(format string, args ...any) bool {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	return len(r.Problems) < maxProblems
+}
+
+// Check reads the whole stream and verifies every invariant of SPEC
+// section 1: tuples whole, ends never decreasing and within payloads, index
+// values never decreasing, postings ascending and naming existing records.
+func (s *Stream) Check() (*Report, error) {
+	r := &Report{}
+	osize, err := size(s.offsets)
+	if err != nil {
+		return nil, err
+	}
+	psize, err := size(s.payloads)
+	if err != nil {
+		return nil, err
+	}
+	n := osize / s.width
+	if rest := osize % s.width; rest != 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("offsets ends with %d bytes of an unfinished tuple at byte %d", rest, n*s.width))
+	}
+	in := bufio.NewReaderSize(io.NewSectionReader(s.offsets, 0, n*s.width), 1<<20)
+	tuple := make([]byte, s.width)
+	prev := make([]int64, 1+len(s.indices))
+	var end int64
+	for i := int64(0); i < n; i++ {
+		if _, err := io.ReadFull(in, tuple); err != nil {
+			return nil, fmt.Errorf("stream %s: offsets at byte %d: %w", s.name, i*s.width, err)
+		}
+		end = word(tuple)
+		if end < prev[0] && !r.problem("record %d: end offset %d (offsets byte %d) is before the previous end %d", i, end, i*s.width, prev[0]) {
+			return r, nil
+		}
+		if end > psize {
+			r.Notes = append(r.Notes, fmt.Sprintf("records %d to %d: end offsets past the %d bytes of payloads (offsets byte %d): an unfinished write, not visible", i, n-1, psize, i*s.width))
+			n = i
+			break
+		}
+		for k, name := range s.indices {
+			v := word(tuple[wordSize*(1+k):])
+			if i > 0 && v < prev[1+k] && !r.problem("record %d: index %s value %d (offsets byte %d) is less than the previous %d", i, name, v, i*s.width+wordSize*int64(1+k), prev[1+k]) {
+				return r, nil
+			}
+			prev[1+k] = v
+		}
+		prev[0] = max(prev[0], end)
+	}
+	r.Records = n
+	if n > 0 && psize > prev[0] {
+		r.Notes = append(r.Notes, fmt.Sprintf("payloads has %d bytes past the last record's end %d: an unfinished write", psize-prev[0], prev[0]))
+	}
+	return r, s.checkTags(r)
+}
+
+func (s *Stream) checkTags(r *Report) error {
+	entries, err := fs.ReadDir(s.fsys, TagsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	for _, e := range entries {
+		tag := e.Name()
+		if err := ValidTag(tag); err != nil || e.IsDir() {
+			r.problem("tags/%s: not a valid tag file", tag)
+			continue
+		}
+		f, err := s.tagFile(tag)
+		if err != nil {
+			return err
+		}
+		sz, err := size(f)
+		if err != nil {
+			return err
+		}
+		if sz%wordSize != 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("tags/%s ends with %d bytes of an unfinished posting", tag, sz%wordSize))
+		}
+		in := bufio.NewReader(io.NewSectionReader(f, 0, sz/wordSize*wordSize))
+		var b [wordSize]byte
+		prev := int64(-1)
+		for k := int64(0); k < sz/wordSize; k++ {
+			if _, err := io.ReadFull(in, b[:]); err != nil {
+				return fmt.Errorf("stream %s: tags/%s: %w", s.name, tag, err)
+			}
+			v := word(b[:])
+			if v <= prev {
+				if !r.problem("tags/%s: posting %d (byte %d) is record %d, not after %d", tag, k, k*wordSize, v, prev) {
+					return nil
+				}
+				continue
+			}
+			if v >= r.Records {
+				r.Notes = append(r.Notes, fmt.Sprintf("tags/%s: postings from %d (byte %d) name records not yet written", tag, k, k*wordSize))
+				break
+			}
+			prev = v
+		}
+	}
+	return nil
+}

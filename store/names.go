@@ -1,0 +1,67 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Limits of the names SPEC section 1 allows.
+const (
+	maxTagLen       = 128
+	maxComponentLen = 255
+)
+
+// ValidTag reports whether tag is 1 to 128 characters of [A-Za-z0-9_-].
+// Index names follow the same rule, so that both can appear in paths and
+// query expressions unescaped.
+func ValidTag(tag string) error {
+	if tag == "" {
+		return fmt.Errorf("%w: empty tag", ErrBadName)
+	}
+	if len(tag) > maxTagLen {
+		return fmt.Errorf("%w: tag %.20q... is %d characters, more than %d", ErrBadName, tag, len(tag), maxTagLen)
+	}
+	for i := 0; i < len(tag); i++ {
+		if !isWordByte(tag[i]) {
+			return fmt.Errorf("%w: tag %q: character %q at %d is not one of [A-Za-z0-9_-]", ErrBadName, tag, tag[i], i)
+		}
+	}
+	return nil
+}
+
+// ValidIndexName applies the tag rule to an index name.
+func ValidIndexName(name string) error {
+	if err := ValidTag(name); err != nil {
+		return fmt.Errorf("index name: %w", err)
+	}
+	return nil
+}
+
+// ValidStreamName reports whether name is a stream path relative to a live
+// root: components of [A-Za-z0-9._-], none starting with '.', none empty, at
+// most 255 bytes each, separated by '/'.
+func ValidStreamName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty stream name", ErrBadName)
+	}
+	for comp := range strings.SplitSeq(name, "/") {
+		switch {
+		case comp == "":
+			return fmt.Errorf("%w: stream name %q has an empty component", ErrBadName, name)
+		case comp[0] == '.':
+			return fmt.Errorf("%w: stream name %q: component %q starts with '.'", ErrBadName, name, comp)
+		case len(comp) > maxComponentLen:
+			return fmt.Errorf("%w: stream name %.40q...: a component is %d bytes, more than %d", ErrBadName, name, len(comp), maxComponentLen)
+		}
+		for i := 0; i < len(comp); i++ {
+			if c := comp[i]; !isWordByte(c) && c != '.' {
+				return fmt.Errorf("%w: stream name %q: character %q is not one of [A-Za-z0-9._-]", ErrBadName, name, c)
+			}
+		}
+	}
+	return nil
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}

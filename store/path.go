@@ -1,0 +1,214 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The path grammar of SPEC section 2, parsed once, here, for every adapter.
+
+// Kind says what a path inside a stream directory names.
+type Kind int
+
+const (
+	KindFile   Kind = iota // payloads, offsets, indices as stored
+	KindRecord             // seq/N
+	KindRange              // seq/A:B
+	KindIndex              // index/NAME/X:Y
+	KindQuery              // tag/T and query/EXPR
+	KindFollow             // follow
+	KindStat               // stat.json
+)
+
+// Directory names of a stream's views, and its other entries.
+const (
+	SeqDir     = "seq"
+	IndexDir   = "index"
+	TagDir     = "tag"
+	QueryDir   = "query"
+	FollowFile = "follow"
+	StatFile   = "stat.json"
+)
+
+// TimeIndex is the index that also takes RFC 3339 times and durations.
+const TimeIndex = "time"
+
+// A Bound is one end of a range: a number, or left open.
+type Bound struct {
+	V   int64
+	Set bool
+}
+
+func (b Bound) String() string {
+	if !b.Set {
+		return ""
+	}
+	return strconv.FormatInt(b.V, 10)
+}
+
+// A Path is a parsed view name. Open it on a Stream to read it.
+type Path struct {
+	Kind     Kind
+	File     string // KindFile
+	From, To Bound  // KindRecord (From only), KindRange: record numbers; KindIndex: values
+	Index    string // KindIndex
+	Query    Query  // KindQuery
+}
+
+// ParsePath parses a view path relative to a stream directory, such as
+// "seq/-1", "index/time/-15m:" or "query/error+db".
+func ParsePath(p string) (Path, error) {
+	dir, name, _ := strings.Cut(p, "/")
+	switch dir {
+	case PayloadsFile, OffsetsFile, IndicesFile:
+		if name == "" {
+			return Path{Kind: KindFile, File: dir}, nil
+		}
+	case FollowFile:
+		if name == "" {
+			return Path{Kind: KindFollow}, nil
+		}
+	case StatFile:
+		if name == "" {
+			return Path{Kind: KindStat}, nil
+		}
+	case SeqDir:
+		return ParseSeq(name)
+	case IndexDir:
+		index, rng, ok := strings.Cut(name, "/")
+		if ok {
+			return ParseIndexRange(index, rng, time.Now())
+		}
+	case TagDir:
+		if err := ValidTag(name); err != nil {
+			return Path{}, err
+		}
+		return Path{Kind: KindQuery, Query: Query{{name}}}, nil
+	case QueryDir:
+		q, err := ParseQuery(name)
+		return Path{Kind: KindQuery, Query: q}, err
+	}
+	return Path{}, fmt.Errorf("%w: no view %q in a stream", ErrBadName, p)
+}
+
+// ParseSeq parses a name in seq/: N, A:B with either end optional, negative
+// numbers counting from the end, _N spelling -N.
+func ParseSeq(name string) (Path, error) {
+	a, b, isRange := strings.Cut(name, ":")
+	from, err := parseRecordBound(a, name, isRange)
+	if err != nil {
+		return Path{}, err
+	}
+	if !isRange {
+		return Path{Kind: KindRecord, From: from}, nil
+	}
+	to, err := parseRecordBound(b, name, true)
+	if err != nil {
+		return Path{}, err
+	}
+	// Both ends of one sign compare now; mixed signs only once resolved.
+	if from.Set && to.Set && (from.V < 0) == (to.V < 0) && from.V > to.V {
+		return Path{}, fmt.Errorf("%w: seq/%s: start after end", ErrBadName, name)
+	}
+	return Path{Kind: KindRange, From: from, To: to}, nil
+}
+
+func parseRecordBound(s, name string, mayBeEmpty bool) (Bound, error) {
+	if s == "" && mayBeEmpty {
+		return Bound{}, nil
+	}
+	if strings.HasPrefix(s, "_") {
+		s = "-" + s[1:]
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	// Only the canonical spelling, so one record has one name.
+	if err != nil || strconv.FormatInt(v, 10) != s || v == math.MinInt64 {
+		return Bound{}, fmt.Errorf("%w: seq/%s: %q is not a record number", ErrBadName, name, s)
+	}
+	return Bound{V: v, Set: true}, nil
+}
+
+// ParseIndexRange parses X:Y in index/NAME/; either end may be left out, and
+// X alone means X:X. For the time index, X and Y may also be RFC 3339 times,
+// "now", or negative durations back from now (-15m).
+func ParseIndexRange(index, rng string, now time.Time) (Path, error) {
+	if err := ValidIndexName(index); err != nil {
+		return Path{}, err
+	}
+	p := Path{Kind: KindIndex, Index: index}
+	parse := func(s string) (Bound, bool) {
+		if s == "" {
+			return Bound{}, true
+		}
+		v, ok := parseIndexValue(s, index == TimeIndex, now)
+		return Bound{V: v, Set: true}, ok
+	}
+	// RFC 3339 times hold colons: take the first split where both sides parse.
+	found := false
+	for i := 0; i < len(rng) && !found; i++ {
+		if rng[i] != ':' {
+			continue
+		}
+		from, ok1 := parse(rng[:i])
+		to, ok2 := parse(rng[i+1:])
+		if ok1 && ok2 {
+			p.From, p.To, found = from, to, true
+		}
+	}
+	if !found && rng != "" {
+		if b, ok := parse(rng); ok {
+			p.From, p.To, found = b, b, true
+		}
+	}
+	if !found {
+		return Path{}, fmt.Errorf("%w: index/%s/%s: not a range X:Y of index values", ErrBadName, index, rng)
+	}
+	if p.From.Set && p.To.Set && p.From.V > p.To.V {
+		return Path{}, fmt.Errorf("%w: index/%s/%s: start after end", ErrBadName, index, rng)
+	}
+	return p, nil
+}
+
+func parseIndexValue(s string, isTime bool, now time.Time) (int64, bool) {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v, true
+	}
+	if !isTime {
+		return 0, false
+	}
+	if s == "now" {
+		return now.UnixNano(), true
+	}
+	if strings.HasPrefix(s, "-") {
+		if d, err := time.ParseDuration(s); err == nil {
+			return now.Add(d).UnixNano(), true
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UnixNano(), true
+	}
+	return 0, false
+}
+
+func (p Path) String() string {
+	switch p.Kind {
+	case KindFile:
+		return p.File
+	case KindRecord:
+		return SeqDir + "/" + p.From.String()
+	case KindRange:
+		return SeqDir + "/" + p.From.String() + ":" + p.To.String()
+	case KindIndex:
+		return IndexDir + "/" + p.Index + "/" + p.From.String() + ":" + p.To.String()
+	case KindQuery:
+		return QueryDir + "/" + p.Query.String()
+	case KindFollow:
+		return FollowFile
+	case KindStat:
+		return StatFile
+	}
+	return "?"
+}

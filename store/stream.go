@@ -1,0 +1,362 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// A File is what a Stream needs of each of a stream's files: random reads and
+// its current size. *os.File is one; so is a file of an archive image.
+type File interface {
+	io.ReaderAt
+	Stat() (fs.FileInfo, error)
+	Close() error
+}
+
+// Stream reads one stream. It is safe for concurrent use. Opening reads only
+// the indices file; every other read touches the few words it needs.
+type Stream struct {
+	name    string // for errors and stat.json: the directory or image path
+	fsys    fs.FS
+	live    bool // files may grow; an archive's never do
+	dir     string
+	indices []string
+	width   int64
+
+	payloads File
+	offsets  File
+
+	known    atomic.Int64 // records known to be visible; never decreases
+	knownEnd atomic.Int64 // their end in payloads; stored before known
+
+	mu     sync.Mutex
+	tags   map[string]File    // GUARDED_BY(mu): opened tag files
+	blocks map[blockKey]int64 // GUARDED_BY(mu): first value of each search block, see search.go
+	notify *notifier          // GUARDED_BY(mu): started by the first Wait
+	closed bool               // GUARDED_BY(mu)
+}
+
+// OpenDir opens the live stream in directory dir.
+func OpenDir(dir string) (*Stream, error) {
+	s, err := open(os.DirFS(dir), dir, true)
+	if err != nil {
+		return nil, err
+	}
+	s.dir = dir
+	return s, nil
+}
+
+// OpenFS opens a stream whose files never change, such as one in an archive
+// image. name says where it is, in errors and figures.
+func OpenFS(fsys fs.FS, name string) (*Stream, error) {
+	return open(fsys, name, false)
+}
+
+func open(fsys fs.FS, name string, live bool) (*Stream, error) {
+	s := &Stream{name: name, fsys: fsys, live: live, tags: map[string]File{}, blocks: map[blockKey]int64{}}
+	data, err := fs.ReadFile(fsys, IndicesFile)
+	if err != nil {
+		return nil, s.openErr(IndicesFile, err)
+	}
+	if s.indices, err = parseIndices(data); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	s.width = tupleWidth(len(s.indices))
+	if s.offsets, err = s.openFile(OffsetsFile); err != nil {
+		return nil, err
+	}
+	if s.payloads, err = s.openFile(PayloadsFile); err != nil {
+		s.offsets.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stream) openFile(name string) (File, error) {
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		return nil, s.openErr(name, err)
+	}
+	rf, ok := f.(File)
+	if !ok {
+		f.Close()
+		return nil, fmt.Errorf("stream %s: %s does not support random reads", s.name, name)
+	}
+	return rf, nil
+}
+
+func (s *Stream) openErr(file string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("stream %s: no %s file: %w", s.name, file, ErrNotFound)
+	}
+	return fmt.Errorf("stream %s: %w", s.name, err)
+}
+
+// Name is the directory or image path the stream was opened from.
+func (s *Stream) Name() string { return s.name }
+
+// Live reports whether the stream may still grow.
+func (s *Stream) Live() bool { return s.live }
+
+// Indices returns the index names, in the order of the offsets tuples.
+func (s *Stream) Indices() []string { return slices.Clone(s.indices) }
+
+// IndexNumber returns the position of index name, or ErrNotFound.
+func (s *Stream) IndexNumber(name string) (int, error) {
+	if i := slices.Index(s.indices, name); i >= 0 {
+		return i, nil
+	}
+	return -1, fmt.Errorf("stream %s: index %q: %w", s.name, name, ErrNotFound)
+}
+
+// Close releases the stream's files.
+func (s *Stream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.notify != nil {
+		s.notify.stop()
+	}
+	for _, f := range s.tags {
+		if f != nil {
+			f.Close()
+		}
+	}
+	return errors.Join(s.offsets.Close(), s.payloads.Close())
+}
+
+func size(f File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Count returns the number of visible records: those whose whole tuple is in
+// offsets and whose end lies within payloads. It never decreases.
+func (s *Stream) Count() (int64, error) {
+	known := s.known.Load()
+	if !s.live && known > 0 {
+		return known, nil
+	}
+	// offsets before payloads: the writer grows payloads first, so any tuple
+	// seen here has its bytes in a payloads size read afterwards.
+	osize, err := size(s.offsets)
+	if err != nil {
+		return known, fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	n := osize / s.width
+	if n <= known {
+		return known, nil
+	}
+	psize, err := size(s.payloads)
+	if err != nil {
+		return known, fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	last, err := s.end(n - 1)
+	if err != nil {
+		return known, err
+	}
+	if last > psize {
+		// Tuples beyond the payloads: a crash, or a torn copy. Count up to
+		// the last record whose bytes are all there.
+		n, err = s.searchRecords(known, n, func(i int64) (bool, error) {
+			e, err := s.end(i)
+			return e > psize, err
+		})
+		if err != nil {
+			return known, err
+		}
+	}
+	end, err := s.end(n - 1)
+	if err != nil {
+		return known, err
+	}
+	storeMax(&s.knownEnd, end)
+	storeMax(&s.known, n)
+	return s.known.Load(), nil
+}
+
+func storeMax(a *atomic.Int64, v int64) {
+	for old := a.Load(); v > old && !a.CompareAndSwap(old, v); old = a.Load() {
+	}
+}
+
+// searchRecords returns the first i in [lo, hi) for which f is true, hi if none.
+func (s *Stream) searchRecords(lo, hi int64, f func(int64) (bool, error)) (int64, error) {
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		ok, err := f(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
+}
+
+// readWords reads n words of offsets starting at byte off.
+func (s *Stream) readWords(buf []byte, off int64) error {
+	n, err := s.offsets.ReadAt(buf, off)
+	if n == len(buf) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("stream %s: offsets at byte %d: %w: %v", s.name, off, ErrCorrupt, err)
+}
+
+// end returns the end offset of record i in payloads; end(-1) is 0.
+func (s *Stream) end(i int64) (int64, error) {
+	if i < 0 {
+		return 0, nil
+	}
+	var buf [wordSize]byte
+	if err := s.readWords(buf[:], i*s.width); err != nil {
+		return 0, err
+	}
+	return word(buf[:]), nil
+}
+
+// Span returns the byte range [start, end) in payloads of records first to
+// last, both included, which must be visible. It reads two words.
+func (s *Stream) Span(first, last int64) (start, end int64, err error) {
+	if last < first {
+		e, err := s.end(first - 1)
+		return e, e, err
+	}
+	if first == last && first > 0 {
+		// One read covers end(first-1) and end(first).
+		var buf [wordSize * 17]byte
+		b := buf[:]
+		if s.width+wordSize > int64(len(buf)) {
+			b = make([]byte, s.width+wordSize)
+		}
+		b = b[:s.width+wordSize]
+		if err := s.readWords(b, (first-1)*s.width); err != nil {
+			return 0, 0, err
+		}
+		start, end = word(b), word(b[s.width:])
+	} else {
+		if start, err = s.end(first - 1); err != nil {
+			return 0, 0, err
+		}
+		if end, err = s.end(last); err != nil {
+			return 0, 0, err
+		}
+	}
+	if start < 0 || end < start || end > s.knownEnd.Load() {
+		return 0, 0, fmt.Errorf("stream %s: records %d to %d span bytes %d to %d, not within the %d bytes of visible records: %w",
+			s.name, first, last, start, end, s.knownEnd.Load(), ErrCorrupt)
+	}
+	return start, end, nil
+}
+
+// checkVisible returns ErrNotFound unless records first..last exist.
+func (s *Stream) checkVisible(first, last int64) error {
+	if first < 0 {
+		return fmt.Errorf("stream %s: record %d: %w", s.name, first, ErrNotFound)
+	}
+	if last < s.known.Load() {
+		return nil
+	}
+	n, err := s.Count()
+	if err != nil {
+		return err
+	}
+	if last >= n {
+		return fmt.Errorf("stream %s: record %d of %d: %w", s.name, last, n, ErrNotFound)
+	}
+	return nil
+}
+
+// Record returns the payload of record i.
+func (s *Stream) Record(i int64) ([]byte, error) {
+	return s.AppendRecord(nil, i)
+}
+
+// AppendRecord appends the payload of record i to buf.
+func (s *Stream) AppendRecord(buf []byte, i int64) ([]byte, error) {
+	if err := s.checkVisible(i, i); err != nil {
+		return buf, err
+	}
+	start, end, err := s.Span(i, i)
+	if err != nil {
+		return buf, err
+	}
+	n := len(buf)
+	buf = slices.Grow(buf, int(end-start))[:n+int(end-start)]
+	if err := s.readPayloads(buf[n:], start); err != nil {
+		return buf[:n], err
+	}
+	return buf, nil
+}
+
+// ReadPayloads reads len(p) bytes of payloads at off, all of which must
+// belong to visible records.
+func (s *Stream) readPayloads(p []byte, off int64) error {
+	n, err := s.payloads.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("stream %s: payloads at byte %d: %w: %v", s.name, off, ErrCorrupt, err)
+}
+
+// IndexValue returns record i's value of index number idx.
+func (s *Stream) IndexValue(idx int, i int64) (int64, error) {
+	if idx < 0 || idx >= len(s.indices) {
+		return 0, fmt.Errorf("stream %s: index number %d: %w", s.name, idx, ErrNotFound)
+	}
+	if err := s.checkVisible(i, i); err != nil {
+		return 0, err
+	}
+	var buf [wordSize]byte
+	if err := s.readWords(buf[:], i*s.width+wordSize*int64(1+idx)); err != nil {
+		return 0, err
+	}
+	return word(buf[:]), nil
+}
+
+// Bytes returns the payload bytes of the visible records.
+func (s *Stream) Bytes() (int64, error) {
+	n, err := s.Count()
+	if err != nil {
+		return 0, err
+	}
+	return s.end(n - 1)
+}
+
+// ReadFile reads a stream file as stored (payloads, offsets, indices).
+// It is how the mount serves the raw files.
+func (s *Stream) File(name string) (File, error) {
+	switch name {
+	case PayloadsFile, OffsetsFile, IndicesFile:
+		return s.openFile(name)
+	}
+	return nil, fmt.Errorf("stream %s: file %q: %w", s.name, name, ErrNotFound)
+}
+
+// Dir is the directory of a live stream, "" for others.
+func (s *Stream) Dir() string { return s.dir }
+
+// tagPath is the path of tag T's postings within the stream.
+func tagPath(tag string) string { return filepath.ToSlash(filepath.Join(TagsDir, tag)) }

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sort"
+)
+
+// Tags lists the stream's tags, sorted.
+func (s *Stream) Tags() ([]string, error) {
+	entries, err := fs.ReadDir(s.fsys, TagsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	var tags []string
+	for _, e := range entries {
+		if ValidTag(e.Name()) == nil && !e.IsDir() {
+			tags = append(tags, e.Name())
+		}
+	}
+	slices.Sort(tags)
+	return tags, nil
+}
+
+// tagFile opens tag's postings once and keeps them open.
+func (s *Stream) tagFile(tag string) (File, error) {
+	if err := ValidTag(tag); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.tags[tag]; f != nil {
+		return f, nil
+	}
+	if s.closed {
+		return nil, fmt.Errorf("stream %s: closed", s.name)
+	}
+	f, err := s.fsys.Open(tagPath(tag))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("stream %s: tag %q: %w", s.name, tag, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: tag %q: %w", s.name, tag, err)
+	}
+	rf, ok := f.(File)
+	if !ok {
+		f.Close()
+		return nil, fmt.Errorf("stream %s: tag %q does not support random reads", s.name, tag)
+	}
+	s.tags[tag] = rf
+	return rf, nil
+}
+
+// TagCount returns how many visible records carry tag.
+func (s *Stream) TagCount(tag string) (int64, error) {
+	it, err := s.postings(tag)
+	if err != nil {
+		return 0, err
+	}
+	count, err := s.Count()
+	if err != nil {
+		return 0, err
+	}
+	it.limit = count
+	if err := it.refresh(); err != nil {
+		return 0, err
+	}
+	// Postings at or past the visible count belong to records not yet
+	// committed (the writer writes postings before offsets).
+	return it.searchFile(0, it.n, count)
+}
+
+// postingsChunk is how many postings one read brings in.
+const postingsChunk = 512
+
+// postingsIter walks one tag's postings in order. It never returns a record
+// at or past limit: those are not visible yet.
+type postingsIter struct {
+	s     *Stream
+	tag   string
+	f     File
+	n     int64 // postings in the file, as last seen
+	limit int64
+
+	buf   []int64 // postings buf[0..] are file entries bufAt..
+	bufAt int64
+	i     int // cursor in buf
+}
+
+func (s *Stream) postings(tag string) (*postingsIter, error) {
+	f, err := s.tagFile(tag)
+	if err != nil {
+		return nil, err
+	}
+	return &postingsIter{s: s, tag: tag, f: f}, nil
+}
+
+func (it *postingsIter) setLimit(limit int64) { it.limit = limit }
+
+func (it *postingsIter) refresh() error {
+	sz, err := size(it.f)
+	if err != nil {
+		return fmt.Errorf("stream %s: tag %q: %w", it.s.name, it.tag, err)
+	}
+	it.n = sz / wordSize
+	return nil
+}
+
+func (it *postingsIter) entry(i int64) (int64, error) {
+	var b [wordSize]byte
+	if n, err := it.f.ReadAt(b[:], i*wordSize); n != wordSize {
+		return 0, fmt.Errorf("stream %s: tag %q: posting %d: %w: %v", it.s.name, it.tag, i, ErrCorrupt, err)
+	}
+	return word(b[:]), nil
+}
+
+// searchFile returns the first entry position in [lo, hi) whose record is >= x.
+func (it *postingsIter) searchFile(lo, hi, x int64) (int64, error) {
+	return it.s.searchRecords(lo, hi, func(i int64) (bool, error) {
+		v, err := it.entry(i)
+		return v >= x, err
+	})
+}
+
+func (it *postingsIter) load(at int64) error {
+	n := min(postingsChunk, it.n-at)
+	raw := make([]byte, n*wordSize)
+	if got, err := it.f.ReadAt(raw, at*wordSize); int64(got) != n*wordSize {
+		return fmt.Errorf("stream %s: tag %q: postings at %d: %w: %v", it.s.name, it.tag, at, ErrCorrupt, err)
+	}
+	prev := int64(-1) // postings ascend strictly, across chunks too
+	if len(it.buf) > 0 && it.bufAt+int64(len(it.buf)) == at {
+		prev = it.last()
+	}
+	it.buf = it.buf[:0]
+	for i := int64(0); i < n; i++ {
+		v := word(raw[i*wordSize:])
+		if v <= prev {
+			return fmt.Errorf("stream %s: tag %q: posting %d is %d, not after %d: %w", it.s.name, it.tag, at+i, v, prev, ErrCorrupt)
+		}
+		it.buf = append(it.buf, v)
+		prev = v
+	}
+	it.bufAt, it.i = at, 0
+	return nil
+}
+
+func (it *postingsIter) last() int64 { return it.buf[len(it.buf)-1] }
+
+// seek returns the first posting >= x without consuming it; ok is false when
+// no such visible posting is known yet.
+func (it *postingsIter) seek(x int64) (rec int64, ok bool, err error) {
+	for {
+		if it.i < len(it.buf) && it.last() >= x {
+			it.i += sort.Search(len(it.buf)-it.i, func(j int) bool { return it.buf[it.i+j] >= x })
+			if v := it.buf[it.i]; v < it.limit {
+				return v, true, nil
+			}
+			return 0, false, nil
+		}
+		next := it.bufAt + int64(len(it.buf))
+		if next >= it.n {
+			if err := it.refresh(); err != nil {
+				return 0, false, err
+			}
+			if next >= it.n {
+				it.i = len(it.buf)
+				return 0, false, nil
+			}
+		}
+		at := next
+		if it.n-next > postingsChunk {
+			// Far ahead: find the place in the file rather than read up to it.
+			if at, err = it.searchFile(next, it.n, x); err != nil {
+				return 0, false, err
+			}
+			at = min(at, it.n-1)
+		}
+		if err := it.load(at); err != nil {
+			return 0, false, err
+		}
+	}
+}

@@ -1,0 +1,299 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"sync"
+)
+
+// A View is the bytes of a set of records, in record order, concatenated as
+// stored. Its size is always a sum of whole visible records and never
+// shrinks; it grows while the view is open-ended or not yet complete.
+type View interface {
+	// Size returns the view's size now, looking for new records first.
+	Size() (int64, error)
+	// ReadAt reads the view's bytes; past the end it returns io.EOF.
+	ReadAt(p []byte, off int64) (int, error)
+	// Final reports whether the view, as of the last Size, can no longer
+	// change: all its records exist.
+	Final() bool
+}
+
+// View opens a record view (KindRecord, KindRange, KindIndex, KindQuery).
+// Numbers from the end, time durations and index searches resolve now. A
+// record that does not exist, an empty range (start after end), an unknown
+// index or a query naming no known tag is ErrNotFound.
+func (s *Stream) View(p Path) (View, error) {
+	count, err := s.Count()
+	if err != nil {
+		return nil, err
+	}
+	var v View
+	switch p.Kind {
+	case KindRecord:
+		i := p.From.V
+		if i < 0 {
+			i += count
+		}
+		if i < 0 || i >= count {
+			return nil, fmt.Errorf("stream %s: %s of %d records: %w", s.name, p, count, ErrNotFound)
+		}
+		v = s.fixedRange(i, i)
+	case KindRange:
+		first, last := int64(0), int64(math.MaxInt64)
+		if p.From.Set {
+			first = max(0, resolve(p.From.V, count))
+		}
+		if p.To.Set {
+			last = resolve(p.To.V, count)
+		}
+		if first > last {
+			return nil, fmt.Errorf("stream %s: %s resolves to %d:%d: %w", s.name, p, first, last, ErrNotFound)
+		}
+		v = s.fixedRange(first, last)
+	case KindIndex:
+		idx, err := s.IndexNumber(p.Index)
+		if err != nil {
+			return nil, err
+		}
+		v = &rangeView{s: s, bound: s.indexBound(idx, p.From, p.To)}
+	case KindQuery:
+		it, err := p.Query.iter(s)
+		if err != nil {
+			return nil, err
+		}
+		v = &listView{s: s, it: it}
+	default:
+		return nil, fmt.Errorf("stream %s: %s is not a record view: %w", s.name, p, ErrBadName)
+	}
+	if _, err := v.Size(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func resolve(v, count int64) int64 {
+	if v < 0 {
+		return count + v
+	}
+	return v
+}
+
+// fixedRange is records first..last (last may be MaxInt64: open).
+func (s *Stream) fixedRange(first, last int64) *rangeView {
+	return &rangeView{s: s, bound: func(count int64) (int64, int64, bool, error) {
+		if last < count {
+			return first, last + 1, true, nil
+		}
+		// Records to come: what exists of the range so far, maybe nothing.
+		return min(first, count), count, false, nil
+	}}
+}
+
+// indexBound finds records whose value of index idx lies in [from, to].
+func (s *Stream) indexBound(idx int, from, to Bound) func(int64) (int64, int64, bool, error) {
+	first := int64(-1) // found once a record >= from exists
+	return func(count int64) (int64, int64, bool, error) {
+		if first < 0 {
+			f := int64(0)
+			if from.Set {
+				var err error
+				if f, err = s.SearchIndex(idx, from.V, count); err != nil {
+					return 0, 0, false, err
+				}
+			}
+			if f == count {
+				return count, count, false, nil
+			}
+			first = f
+		}
+		if !to.Set || to.V == math.MaxInt64 {
+			return first, count, false, nil
+		}
+		end, err := s.SearchIndex(idx, to.V+1, count)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		// A record past to exists: no later record can fall in the range.
+		return first, end, end < count, nil
+	}
+}
+
+// rangeView is consecutive records: one byte span of payloads.
+type rangeView struct {
+	s     *Stream
+	bound func(count int64) (first, end int64, final bool, err error)
+
+	mu          sync.Mutex
+	start, stop int64 // GUARDED_BY(mu): the span in payloads
+	final       bool  // GUARDED_BY(mu)
+}
+
+func (v *rangeView) Size() (int64, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.refresh(); err != nil {
+		return 0, err
+	}
+	return v.stop - v.start, nil
+}
+
+// refresh resolves the bounds against the current count. mu is held.
+func (v *rangeView) refresh() error {
+	if v.final {
+		return nil
+	}
+	count, err := v.s.Count()
+	if err != nil {
+		return err
+	}
+	first, end, final, err := v.bound(count)
+	if err != nil {
+		return err
+	}
+	start, stop, err := v.s.Span(first, end-1)
+	if err != nil {
+		return err
+	}
+	v.start, v.stop, v.final = start, stop, final
+	return nil
+}
+
+func (v *rangeView) Final() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.final
+}
+
+func (v *rangeView) ReadAt(p []byte, off int64) (int, error) {
+	v.mu.Lock()
+	if v.start+off+int64(len(p)) > v.stop {
+		if err := v.refresh(); err != nil {
+			v.mu.Unlock()
+			return 0, err
+		}
+	}
+	start, stop := v.start, v.stop
+	v.mu.Unlock()
+	return readSpan(v.s, p, start+off, stop)
+}
+
+// readSpan reads payloads at pos, not past stop.
+func readSpan(s *Stream, p []byte, pos, stop int64) (int, error) {
+	if pos >= stop {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), stop-pos))
+	if err := s.readPayloads(p[:n], pos); err != nil {
+		return 0, err
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// listView is the records a tag query yields. It learns them in order and
+// keeps, per record, its span in payloads and its end in the view.
+type listView struct {
+	s  *Stream
+	it recordIter
+
+	mu    sync.Mutex
+	spans []span  // GUARDED_BY(mu)
+	ends  []int64 // GUARDED_BY(mu): ends[k] = view bytes up to and including spans[k]
+	next  int64   // GUARDED_BY(mu): the next record to look for
+	final bool    // GUARDED_BY(mu)
+}
+
+type span struct{ start, stop int64 }
+
+func (v *listView) size() int64 {
+	if len(v.ends) == 0 {
+		return 0
+	}
+	return v.ends[len(v.ends)-1]
+}
+
+func (v *listView) Size() (int64, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.refresh(); err != nil {
+		return 0, err
+	}
+	return v.size(), nil
+}
+
+func (v *listView) refresh() error {
+	if v.final {
+		return nil
+	}
+	count, err := v.s.Count()
+	if err != nil {
+		return err
+	}
+	v.it.setLimit(count)
+	for {
+		rec, ok, err := v.it.seek(v.next)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		start, stop, err := v.s.Span(rec, rec)
+		if err != nil {
+			return err
+		}
+		v.spans = append(v.spans, span{start, stop})
+		v.ends = append(v.ends, v.size()+stop-start)
+		v.next = rec + 1
+	}
+	v.final = !v.s.live
+	return nil
+}
+
+func (v *listView) Final() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.final
+}
+
+func (v *listView) ReadAt(p []byte, off int64) (int, error) {
+	v.mu.Lock()
+	if off+int64(len(p)) > v.size() {
+		if err := v.refresh(); err != nil {
+			v.mu.Unlock()
+			return 0, err
+		}
+	}
+	k := sort.Search(len(v.ends), func(k int) bool { return v.ends[k] > off })
+	// Copy out the spans needed, so reading happens without the lock.
+	var spans []span
+	for need := off + int64(len(p)); k < len(v.spans); k++ {
+		sp := v.spans[k]
+		if len(spans) == 0 {
+			sp.start = sp.stop - (v.ends[k] - off)
+		}
+		spans = append(spans, sp)
+		if v.ends[k] >= need {
+			break
+		}
+	}
+	v.mu.Unlock()
+	n := 0
+	for _, sp := range spans {
+		m, err := readSpan(v.s, p[n:], sp.start, sp.stop)
+		n += m
+		if err != nil && !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		if n == len(p) {
+			return n, nil
+		}
+	}
+	return n, io.EOF
+}

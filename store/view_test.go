@@ -1,0 +1,277 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+)
+
+// tenRecords: record i has time 10*i, n = i/3, and tags by divisibility.
+func tenRecords(t *testing.T) (*Writer, *Stream) {
+	var recs []Record
+	for i := int64(0); i < 10; i++ {
+		var tags []string
+		if i%2 == 0 {
+			tags = append(tags, "even")
+		}
+		if i%3 == 0 {
+			tags = append(tags, "three")
+		}
+		if i == 7 {
+			tags = append(tags, "seven")
+		}
+		recs = append(recs, rec(i, []int64{10 * i, i / 3}, tags...))
+	}
+	return newStream(t, []string{"time", "n"}, recs...)
+}
+
+func TestViews(t *testing.T) {
+	_, s := tenRecords(t)
+	cases := []struct {
+		path  string
+		want  []int64
+		final bool
+	}{
+		{"seq/0", []int64{0}, true},
+		{"seq/9", []int64{9}, true},
+		{"seq/-1", []int64{9}, true},
+		{"seq/_1", []int64{9}, true},
+		{"seq/-10", []int64{0}, true},
+		{"seq/2:4", seqOf(2, 4), true},
+		{"seq/3:3", []int64{3}, true},
+		{"seq/:4", seqOf(0, 4), true},
+		{"seq/7:", seqOf(7, 9), false},
+		{"seq/:", seqOf(0, 9), false},
+		{"seq/-3:", seqOf(7, 9), false},
+		{"seq/-30:", seqOf(0, 9), false},
+		{"seq/-3:-2", seqOf(7, 8), true},
+		{"seq/_3:_2", seqOf(7, 8), true},
+		{"seq/8:12", seqOf(8, 9), false},
+		{"seq/20:30", nil, false},
+		{"seq/5:-2", seqOf(5, 8), true},
+		{"index/time/20:40", seqOf(2, 4), true},
+		{"index/time/25:45", seqOf(3, 4), true},
+		{"index/time/:15", seqOf(0, 1), true},
+		{"index/time/80:", seqOf(8, 9), false},
+		{"index/time/90:1000", []int64{9}, false},
+		{"index/time/50", []int64{5}, true},
+		{"index/time/1000:", nil, false},
+		{"index/n/1:2", seqOf(3, 8), true},
+		{"index/n/3", []int64{9}, false},
+		{"index/n/-5:0", seqOf(0, 2), true},
+		{"tag/even", []int64{0, 2, 4, 6, 8}, false},
+		{"tag/seven", []int64{7}, false},
+		{"query/even+three", []int64{0, 6}, false},
+		{"query/seven,three", []int64{0, 3, 6, 7, 9}, false},
+		{"query/even+three,seven", []int64{0, 6, 7}, false},
+		{"query/even+nosuch,seven", []int64{7}, false},
+		{"query/three,even", []int64{0, 2, 3, 4, 6, 8, 9}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			v, err := s.View(mustParse(t, c.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := readView(t, v), payloadsOf(c.want...); got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			if v.Final() != c.final {
+				t.Errorf("final = %v, want %v", v.Final(), c.final)
+			}
+		})
+	}
+}
+
+func TestViewsNotFound(t *testing.T) {
+	_, s := tenRecords(t)
+	for _, p := range []string{"seq/10", "seq/-11", "seq/5:-6", "seq/-2:3", "index/nosuch/1:2", "tag/nosuch", "query/a+b,c"} {
+		if _, err := s.View(mustParse(t, p)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", p, err)
+		}
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	good := map[string]Path{
+		"seq/5":       {Kind: KindRecord, From: Bound{5, true}},
+		"seq/_5":      {Kind: KindRecord, From: Bound{-5, true}},
+		"seq/1:2":     {Kind: KindRange, From: Bound{1, true}, To: Bound{2, true}},
+		"seq/:":       {Kind: KindRange},
+		"seq/-3:":     {Kind: KindRange, From: Bound{-3, true}},
+		"payloads":    {Kind: KindFile, File: "payloads"},
+		"follow":      {Kind: KindFollow},
+		"stat.json":   {Kind: KindStat},
+		"tag/a-b_c":   {Kind: KindQuery, Query: Query{{"a-b_c"}}},
+		"query/a+b,c": {Kind: KindQuery, Query: Query{{"a", "b"}, {"c"}}},
+	}
+	for p, want := range good {
+		got, err := ParsePath(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if got.String() != want.String() || got.Kind != want.Kind {
+			t.Errorf("%s: got %+v, want %+v", p, got, want)
+		}
+	}
+	bad := []string{"seq/x", "seq/5:2", "seq/-1:-2", "seq/+5", "seq/05", "seq/-0", "seq/1:2:3", "seq/", "seq/ 1",
+		"seq/99999999999999999999", "index/time", "index/time/b:c", "index/n/5:1", "index/n/1h:", "index/a b/1:2",
+		"tag/", "tag/a+b", "tag/a/b", "query/", "query/a+", "query/,a", "query/a,,b", "nosuch", "payloads/x", "follow/1"}
+	for _, p := range bad {
+		if _, err := ParsePath(p); !errors.Is(err, ErrBadName) {
+			t.Errorf("%s: %v, want ErrBadName", p, err)
+		}
+	}
+	times := []struct {
+		rng      string
+		from, to int64
+	}{
+		{"2026-11-22T09:00:00Z:2026-11-22T09:30:00Z", now.Add(-time.Hour).UnixNano(), now.Add(-30 * time.Minute).UnixNano()},
+		{"2026-11-22T10:00:00+01:00:", now.Add(-time.Hour).UnixNano(), 0},
+		{"-15m:", now.Add(-15 * time.Minute).UnixNano(), 0},
+		{"-1h:-30m", now.Add(-time.Hour).UnixNano(), now.Add(-30 * time.Minute).UnixNano()},
+		{"-1h:now", now.Add(-time.Hour).UnixNano(), now.UnixNano()},
+		{"5:9", 5, 9},
+	}
+	for _, c := range times {
+		p, err := ParseIndexRange("time", c.rng, now)
+		if err != nil {
+			t.Errorf("%s: %v", c.rng, err)
+			continue
+		}
+		if p.From.V != c.from || p.To.V != c.to {
+			t.Errorf("%s: got %d:%d, want %d:%d", c.rng, p.From.V, p.To.V, c.from, c.to)
+		}
+	}
+}
+
+// Open views grow with the stream, by whole records, and never shrink.
+func TestViewsGrow(t *testing.T) {
+	w, s := tenRecords(t)
+	paths := map[string]func(i int64) bool{
+		"seq/8:":          func(i int64) bool { return i >= 8 },
+		"seq/8:11":        func(i int64) bool { return i >= 8 && i <= 11 },
+		"index/time/95:":  func(i int64) bool { return i >= 10 },
+		"index/time/:115": func(i int64) bool { return i <= 11 },
+		"tag/even":        func(i int64) bool { return i%2 == 0 },
+		"query/even,seven": func(i int64) bool {
+			return i%2 == 0 || i == 7
+		},
+	}
+	views := map[string]View{}
+	for p := range paths {
+		v, err := s.View(mustParse(t, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		views[p] = v
+	}
+	for i := int64(10); i < 15; i++ {
+		var tags []string
+		if i%2 == 0 {
+			tags = []string{"even"}
+		}
+		if _, err := w.Append(rec(i, []int64{10 * i, i / 3}, tags...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, in := range paths {
+		var want []int64
+		for i := int64(0); i < 15; i++ {
+			if in(i) {
+				want = append(want, i)
+			}
+		}
+		if got := readView(t, views[p]); got != payloadsOf(want...) {
+			t.Errorf("%s: got %q, want %q", p, got, payloadsOf(want...))
+		}
+	}
+	for _, p := range []string{"seq/8:11", "index/time/:115"} {
+		if !views[p].Final() {
+			t.Errorf("%s not final once complete", p)
+		}
+	}
+}
+
+func TestFollow(t *testing.T) {
+	w, s := tenRecords(t)
+	f, err := s.Follow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := make(chan string)
+	go func() {
+		var all []byte
+		buf := make([]byte, 3)
+		for len(all) < len(payloadsOf(10, 11, 12)) {
+			n, err := f.Read(ctx, buf)
+			if err != nil {
+				break
+			}
+			all = append(all, buf[:n]...)
+		}
+		got <- string(all)
+	}()
+	for i := int64(10); i < 13; i++ {
+		w.Append(rec(i, []int64{10 * i, i / 3}))
+	}
+	if g := <-got; g != payloadsOf(10, 11, 12) {
+		t.Fatalf("followed %q", g)
+	}
+	// A cancelled follow returns promptly.
+	cctx, ccancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(10 * time.Millisecond); ccancel() }()
+	if _, err := f.Read(cctx, make([]byte, 10)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read after cancel: %v", err)
+	}
+	// Following from a future record starts there.
+	f2, _ := s.FollowFrom(14)
+	w.Append(rec(13, []int64{130, 4}))
+	w.Append(rec(14, []int64{140, 4}))
+	buf := make([]byte, 100)
+	n, err := f2.Read(ctx, buf)
+	if err != nil || string(buf[:n]) != payloadsOf(14) {
+		t.Fatalf("follow from 14: %q, %v", buf[:n], err)
+	}
+}
+
+// Polling finds growth where no inotify event arrives.
+func TestWaitPolls(t *testing.T) {
+	w, s := tenRecords(t)
+	s.dir = "" // no directory to watch: polling alone
+	done := make(chan int64)
+	go func() {
+		n, _ := s.Wait(context.Background(), 10)
+		done <- n
+	}()
+	w.Append(rec(10, []int64{100, 3}))
+	select {
+	case n := <-done:
+		if n != 11 {
+			t.Fatalf("woke at %d", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wake by polling")
+	}
+}
+
+func TestReadAtPastEnd(t *testing.T) {
+	_, s := tenRecords(t)
+	v, _ := s.View(mustParse(t, "tag/even"))
+	n, _ := v.Size()
+	buf := make([]byte, 10)
+	if k, err := v.ReadAt(buf, n); k != 0 || err != io.EOF {
+		t.Fatalf("at end: %d, %v", k, err)
+	}
+	// A read across records of a list view.
+	k, _ := v.ReadAt(buf[:5], 2)
+	if string(buf[:k]) != payloadsOf(0, 2, 4)[2:7] {
+		t.Fatalf("across records: %q", buf[:k])
+	}
+}

@@ -1,0 +1,549 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sync says when an append counts as done.
+type Sync int
+
+const (
+	// SyncNone: once its bytes are in the kernel; they survive the process
+	// being killed, not the machine losing power.
+	SyncNone Sync = iota
+	// SyncBatch: once on disk; concurrent flushes share one fsync (group commit).
+	SyncBatch
+	// SyncAlways: once on disk, each flush with fsyncs of its own, the
+	// payloads and postings made durable before the offsets that publish them.
+	SyncAlways
+)
+
+// ParseSync parses "none", "batch" or "always".
+func ParseSync(s string) (Sync, error) {
+	switch s {
+	case "none":
+		return SyncNone, nil
+	case "batch":
+		return SyncBatch, nil
+	case "always":
+		return SyncAlways, nil
+	}
+	return 0, fmt.Errorf("sync mode %q: want none, batch or always", s)
+}
+
+func (s Sync) String() string { return [...]string{"none", "batch", "always"}[s] }
+
+// Now, as a value of the time index, asks the writer to stamp the record
+// with its arrival in Unix nanoseconds, never less than the previous value.
+const Now int64 = math.MinInt64
+
+// A Record is one record to append: its payload, its values of the stream's
+// indices in the order of Indices, and its tags.
+type Record struct {
+	Payload []byte
+	Index   []int64
+	Tags    []string
+}
+
+// WriterOptions configure OpenWriter.
+type WriterOptions struct {
+	// Create makes the stream, with Indices, if it does not exist.
+	Create bool
+	// Indices are the index names of a new stream. For an existing one, if
+	// not nil, they must be its indices.
+	Indices []string
+	// Sync is the durability of a flush.
+	Sync Sync
+	// Buffer is how many bytes of appended records are held in memory
+	// before they are written; 0 writes every Append at once. Records held
+	// are invisible to readers until Flush.
+	Buffer int
+}
+
+// Writer appends to one stream. It holds the stream's lock until Close and
+// is safe for concurrent use.
+//
+// A record is acknowledged when the call that wrote it returns nil: Append
+// or AppendBatch with no Buffer, else the next Flush. A write that fails is
+// undone, so the stream never holds part of a flush.
+//
+// Lock order: syncMu before mu.
+type Writer struct {
+	dir     string
+	indices []string
+	width   int64
+	timeIdx int // position of the time index, -1 if none
+	opts    WriterOptions
+
+	mu       sync.Mutex
+	payloads *os.File            // GUARDED_BY(mu)
+	offsets  *os.File            // GUARDED_BY(mu)
+	lock     *os.File            // GUARDED_BY(mu)
+	tags     map[string]*tagFile // GUARDED_BY(mu)
+	count    int64               // GUARDED_BY(mu): records written
+	end      int64               // GUARDED_BY(mu): payload bytes written
+	written  []int64             // GUARDED_BY(mu): last index values written
+	last     []int64             // GUARDED_BY(mu): last index values appended
+	pending  int64               // GUARDED_BY(mu): records held in the buffers
+	pbuf     []byte              // GUARDED_BY(mu): their payloads
+	obuf     []byte              // GUARDED_BY(mu): their offsets tuples
+	broken   error               // GUARDED_BY(mu): a failure that could not be undone
+	closed   bool                // GUARDED_BY(mu)
+
+	flushes atomic.Uint64 // flushes written to the kernel
+
+	syncMu   sync.Mutex
+	syncDone *sync.Cond // signalled when a group fsync ends
+	synced   uint64     // GUARDED_BY(syncMu): flushes known on disk
+	syncing  bool       // GUARDED_BY(syncMu)
+}
+
+type tagFile struct {
+	f       *os.File
+	size    int64  // bytes written
+	pending []byte // postings held
+}
+
+// OpenWriter opens the stream in dir for appending, creating it if asked,
+// takes its lock, and repairs what a crashed writer left (SPEC section 1).
+func OpenWriter(dir string, opts WriterOptions) (*Writer, error) {
+	for _, name := range opts.Indices {
+		if err := ValidIndexName(name); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", dir, err)
+		}
+	}
+	if opts.Create {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", dir, err)
+		}
+	}
+	if !opts.Create {
+		if _, err := os.Stat(filepath.Join(dir, OffsetsFile)); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("stream %s: no such stream: %w", dir, ErrNotFound)
+			}
+			return nil, fmt.Errorf("stream %s: %w", dir, err)
+		}
+	}
+	lock, err := lockStream(dir)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{dir: dir, opts: opts, lock: lock, tags: map[string]*tagFile{}}
+	w.syncDone = sync.NewCond(&w.syncMu)
+	if err := w.open(); err != nil {
+		w.closeFiles()
+		return nil, fmt.Errorf("stream %s: %w", dir, err)
+	}
+	return w, nil
+}
+
+func (w *Writer) open() error {
+	_, err := os.Stat(filepath.Join(w.dir, OffsetsFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist) && w.opts.Create:
+		if err := w.create(); err != nil {
+			return err
+		}
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("no offsets file: %w", ErrNotFound)
+	case err != nil:
+		return err
+	}
+	data, err := os.ReadFile(filepath.Join(w.dir, IndicesFile))
+	if err != nil {
+		return err
+	}
+	if w.indices, err = parseIndices(data); err != nil {
+		return err
+	}
+	if w.opts.Indices != nil && !slices.Equal(w.opts.Indices, w.indices) {
+		return fmt.Errorf("%w with indices %q, not %q", ErrExists, w.indices, w.opts.Indices)
+	}
+	w.width = tupleWidth(len(w.indices))
+	w.timeIdx = slices.Index(w.indices, TimeIndex)
+	if w.payloads, err = os.OpenFile(filepath.Join(w.dir, PayloadsFile), os.O_RDWR, 0); err != nil {
+		return err
+	}
+	if w.offsets, err = os.OpenFile(filepath.Join(w.dir, OffsetsFile), os.O_RDWR, 0); err != nil {
+		return err
+	}
+	return w.repair()
+}
+
+// create writes an empty stream. offsets comes last: its existence is what
+// makes a directory a stream.
+func (w *Writer) create() error {
+	if err := writeFileSync(filepath.Join(w.dir, IndicesFile), formatIndices(w.opts.Indices)); err != nil {
+		return err
+	}
+	if err := writeFileSync(filepath.Join(w.dir, PayloadsFile), nil); err != nil {
+		return err
+	}
+	if err := writeFileSync(filepath.Join(w.dir, OffsetsFile), nil); err != nil {
+		return err
+	}
+	return syncDir(w.dir)
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
+
+// Dir is the stream's directory.
+func (w *Writer) Dir() string { return w.dir }
+
+// Indices returns the stream's index names.
+func (w *Writer) Indices() []string { return slices.Clone(w.indices) }
+
+// Len returns the number of records appended, including those still held.
+func (w *Writer) Len() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.count + w.pending
+}
+
+// Append appends one record and returns its number.
+func (w *Writer) Append(rec Record) (int64, error) {
+	first, err := w.AppendBatch([]Record{rec})
+	return first, err
+}
+
+// AppendBatch appends records in order, all or none, and returns the number
+// of the first. A record the writer refuses fails the whole batch, with
+// nothing written.
+func (w *Writer) AppendBatch(recs []Record) (int64, error) {
+	w.mu.Lock()
+	first := w.count + w.pending
+	if err := w.usable(); err != nil {
+		w.mu.Unlock()
+		return first, err
+	}
+	values := make([]int64, 0, len(recs)*len(w.indices))
+	last := slices.Clone(w.last)
+	for k := range recs {
+		vs, err := w.check(&recs[k], last)
+		if err != nil {
+			w.mu.Unlock()
+			return first, fmt.Errorf("stream %s: record %d: %w", w.dir, first+int64(k), err)
+		}
+		values = append(values, vs...)
+	}
+	for k := range recs {
+		w.buffer(&recs[k], values[k*len(w.indices):(k+1)*len(w.indices)])
+	}
+	w.last = last
+	var err error
+	flushed := false
+	if len(w.pbuf)+len(w.obuf) >= w.opts.Buffer {
+		err, flushed = w.flushLocked(), true
+	}
+	w.mu.Unlock()
+	if err == nil && flushed {
+		err = w.durable()
+	}
+	return first, err
+}
+
+func (w *Writer) usable() error {
+	if w.closed {
+		return fmt.Errorf("stream %s: %w", w.dir, ErrClosed)
+	}
+	if w.broken != nil {
+		return fmt.Errorf("stream %s: writer failed earlier, reopen to repair: %w", w.dir, w.broken)
+	}
+	return nil
+}
+
+// check validates rec against the last values, which it advances, and
+// returns its index values with the time stamped.
+func (w *Writer) check(rec *Record, last []int64) ([]int64, error) {
+	if len(rec.Index) != len(w.indices) {
+		return nil, fmt.Errorf("%w: %d index values for %d indices %q", ErrBadRecord, len(rec.Index), len(w.indices), w.indices)
+	}
+	values := slices.Clone(rec.Index)
+	for i, v := range values {
+		if i == w.timeIdx && v == Now {
+			v = max(time.Now().UnixNano(), last[i])
+			values[i] = v
+		}
+		if v < last[i] {
+			return nil, fmt.Errorf("%w: index %s value %d is less than the previous %d", ErrBadRecord, w.indices[i], v, last[i])
+		}
+		last[i] = v
+	}
+	for _, tag := range rec.Tags {
+		if err := ValidTag(tag); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadRecord, err)
+		}
+	}
+	return values, nil
+}
+
+// buffer adds a checked record to the pending writes.
+func (w *Writer) buffer(rec *Record, values []int64) {
+	seq := w.count + w.pending
+	w.pbuf = append(w.pbuf, rec.Payload...)
+	w.obuf = appendWord(w.obuf, w.end+int64(len(w.pbuf)))
+	for _, v := range values {
+		w.obuf = appendWord(w.obuf, v)
+	}
+	for i, tag := range rec.Tags {
+		if slices.Contains(rec.Tags[:i], tag) {
+			continue
+		}
+		tf := w.tags[tag]
+		if tf == nil {
+			tf = &tagFile{}
+			w.tags[tag] = tf
+		}
+		tf.pending = appendWord(tf.pending, seq)
+	}
+	w.pending++
+}
+
+// Flush writes the held records and makes them as durable as Sync asks.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	err := w.usable()
+	if err == nil {
+		err = w.flushLocked()
+	}
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return w.durable()
+}
+
+// flushLocked writes the pending records in commit order: payloads, then
+// postings, then offsets. A reader counts a record once its tuple is in
+// offsets and its bytes in payloads; writing postings before that tuple
+// means a visible record has all its tags too, so tag views never change
+// behind a reader. On failure everything of this flush is cut away again.
+func (w *Writer) flushLocked() error {
+	if w.pending == 0 {
+		return nil
+	}
+	err := w.writePending()
+	if err != nil {
+		w.undo()
+		err = fmt.Errorf("stream %s: records %d to %d not written: %w", w.dir, w.count, w.count+w.pending-1, err)
+	} else {
+		w.count += w.pending
+		w.end += int64(len(w.pbuf))
+		copy(w.written, w.last)
+		w.flushes.Add(1)
+	}
+	w.pending, w.pbuf, w.obuf = 0, w.pbuf[:0], w.obuf[:0]
+	for _, tf := range w.tags {
+		tf.pending = tf.pending[:0]
+	}
+	return err
+}
+
+func (w *Writer) writePending() error {
+	if _, err := w.payloads.WriteAt(w.pbuf, w.end); err != nil {
+		return err
+	}
+	for tag, tf := range w.tags {
+		if len(tf.pending) == 0 {
+			continue
+		}
+		if err := w.openTag(tag, tf); err != nil {
+			return err
+		}
+		if _, err := tf.f.WriteAt(tf.pending, tf.size); err != nil {
+			return err
+		}
+	}
+	if w.opts.Sync == SyncAlways {
+		if err := w.syncTagsAnd(w.payloads); err != nil {
+			return err
+		}
+	}
+	if _, err := w.offsets.WriteAt(w.obuf, w.count*w.width); err != nil {
+		return err
+	}
+	if w.opts.Sync == SyncAlways {
+		if err := w.offsets.Sync(); err != nil {
+			return err
+		}
+	}
+	for _, tf := range w.tags {
+		tf.size += int64(len(tf.pending))
+	}
+	return nil
+}
+
+func (w *Writer) openTag(tag string, tf *tagFile) error {
+	if tf.f != nil {
+		return nil
+	}
+	dir := filepath.Join(w.dir, TagsDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, tag), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if w.opts.Sync != SyncNone {
+		if err := errors.Join(syncDir(dir), syncDir(w.dir)); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	tf.f = f
+	return nil
+}
+
+// undo cuts the files back to what was written before the failed flush.
+func (w *Writer) undo() {
+	errs := []error{w.payloads.Truncate(w.end), w.offsets.Truncate(w.count * w.width)}
+	for _, tf := range w.tags {
+		if tf.f != nil {
+			errs = append(errs, tf.f.Truncate(tf.size))
+		}
+	}
+	copy(w.last, w.written)
+	if err := errors.Join(errs...); err != nil {
+		w.broken = err
+	}
+}
+
+// durableFiles lists the files a group fsync covers. mu is held.
+func (w *Writer) durableFiles() []*os.File {
+	files := []*os.File{w.payloads, w.offsets}
+	for _, tf := range w.tags {
+		if tf.f != nil {
+			files = append(files, tf.f)
+		}
+	}
+	return files
+}
+
+// syncTagsAnd fsyncs the given files and every tag file. mu is held.
+func (w *Writer) syncTagsAnd(files ...*os.File) error {
+	for _, tf := range w.tags {
+		if tf.f != nil {
+			files = append(files, tf.f)
+		}
+	}
+	return syncAll(files)
+}
+
+func syncAll(files []*os.File) error {
+	var errs []error
+	for _, f := range files {
+		errs = append(errs, f.Sync())
+	}
+	return errors.Join(errs...)
+}
+
+// durable waits, with SyncBatch, until a group fsync covers every flush
+// written so far. One caller fsyncs while the others wait for its result.
+func (w *Writer) durable() error {
+	if w.opts.Sync != SyncBatch {
+		return nil
+	}
+	target := w.flushes.Load()
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	for w.synced < target {
+		if w.syncing {
+			w.syncDone.Wait()
+			continue
+		}
+		w.syncing = true
+		covered := w.flushes.Load()
+		w.syncMu.Unlock()
+		// Appends go on during the fsync; Close waits for it to end.
+		w.mu.Lock()
+		files, err := w.durableFiles(), w.usable()
+		w.mu.Unlock()
+		if err == nil {
+			err = syncAll(files)
+		}
+		w.syncMu.Lock()
+		w.syncing = false
+		w.syncDone.Broadcast()
+		if err != nil {
+			return fmt.Errorf("stream %s: fsync: %w", w.dir, err)
+		}
+		w.synced = max(w.synced, covered)
+	}
+	return nil
+}
+
+// Sync flushes and fsyncs, whatever the Sync mode.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := w.flushLocked(); err != nil {
+		return err
+	}
+	return syncAll(w.durableFiles())
+}
+
+// Close flushes what is held and releases the stream.
+func (w *Writer) Close() error {
+	err := w.Flush()
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
+	w.syncMu.Lock()
+	for w.syncing {
+		w.syncDone.Wait()
+	}
+	defer w.syncMu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	return errors.Join(err, w.closeFiles())
+}
+
+func (w *Writer) closeFiles() error {
+	var errs []error
+	for _, f := range []*os.File{w.payloads, w.offsets} {
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
+	}
+	for _, tf := range w.tags {
+		if tf.f != nil {
+			errs = append(errs, tf.f.Close())
+		}
+	}
+	if w.lock != nil {
+		errs = append(errs, w.lock.Close()) // releases the flock
+	}
+	return errors.Join(errs...)
+}
