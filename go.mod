@@ -6,3 +6,5 @@ require (
 	github.com/fsnotify/fsnotify v1.10.1
 	golang.org/x/sys v0.49.0
 )
+
+require github.com/urfave/cli/v3 v3.14.0

@@ -15,8 +15,6 @@ var (
 	ErrCorrupt = errors.New("corrupt stream")
 	// ErrLocked: another writer holds the stream. 409.
 	ErrLocked = errors.New("stream is locked by another writer")
-	// ErrExists: a stream that was to be created exists already, with other indices. 409.
-	ErrExists = errors.New("stream exists")
 	// ErrClosed: the writer was closed.
 	ErrClosed = errors.New("writer closed")
 )

@@ -172,6 +172,19 @@ func ParseIndexRange(index, rng string, now time.Time) (Path, error) {
 	return p, nil
 }
 
+// ParseIndexValue parses one value of index: an integer, or for the time
+// index also an RFC 3339 time, "now", or a negative duration back from now.
+func ParseIndexValue(index, s string, now time.Time) (int64, error) {
+	v, ok := parseIndexValue(s, index == TimeIndex, now)
+	if !ok {
+		if index == TimeIndex {
+			return 0, fmt.Errorf("%w: time value %q: want Unix nanoseconds, an RFC 3339 time, now, or -DURATION", ErrBadName, s)
+		}
+		return 0, fmt.Errorf("%w: index %s value %q is not an integer", ErrBadName, index, s)
+	}
+	return v, nil
+}
+
 func parseIndexValue(s string, isTime bool, now time.Time) (int64, bool) {
 	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return v, true

@@ -37,10 +37,11 @@ type Stream struct {
 	knownEnd atomic.Int64 // their end in payloads; stored before known
 
 	mu     sync.Mutex
-	tags   map[string]File    // GUARDED_BY(mu): opened tag files
-	blocks map[blockKey]int64 // GUARDED_BY(mu): first value of each search block, see search.go
-	notify *notifier          // GUARDED_BY(mu): started by the first Wait
-	closed bool               // GUARDED_BY(mu)
+	tags   map[string]File // GUARDED_BY(mu): opened tag files
+	notify *notifier       // GUARDED_BY(mu): started by the first Wait
+	closed bool            // GUARDED_BY(mu)
+
+	blocks blockCache // first values of search blocks, see search.go
 }
 
 // OpenDir opens the live stream in directory dir.
@@ -60,7 +61,7 @@ func OpenFS(fsys fs.FS, name string) (*Stream, error) {
 }
 
 func open(fsys fs.FS, name string, live bool) (*Stream, error) {
-	s := &Stream{name: name, fsys: fsys, live: live, tags: map[string]File{}, blocks: map[blockKey]int64{}}
+	s := &Stream{name: name, fsys: fsys, live: live, tags: map[string]File{}}
 	data, err := fs.ReadFile(fsys, IndicesFile)
 	if err != nil {
 		return nil, s.openErr(IndicesFile, err)
@@ -94,7 +95,7 @@ func (s *Stream) openFile(name string) (File, error) {
 
 func (s *Stream) openErr(file string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("stream %s: no %s file: %w", s.name, file, ErrNotFound)
+		return fmt.Errorf("stream %s: no such stream (no %s file): %w", s.name, file, ErrNotFound)
 	}
 	return fmt.Errorf("stream %s: %w", s.name, err)
 }
@@ -261,11 +262,18 @@ func (s *Stream) Span(first, last int64) (start, end int64, err error) {
 			return 0, 0, err
 		}
 	}
+	return start, end, s.checkSpan(first, last, start, end)
+}
+
+// checkSpan verifies that records first..last, read from offsets as bytes
+// [start, end), lie within the visible payloads: a damaged offsets file
+// must not make a reader allocate or read beyond them.
+func (s *Stream) checkSpan(first, last, start, end int64) error {
 	if start < 0 || end < start || end > s.knownEnd.Load() {
-		return 0, 0, fmt.Errorf("stream %s: records %d to %d span bytes %d to %d, not within the %d bytes of visible records: %w",
+		return fmt.Errorf("stream %s: records %d to %d span bytes %d to %d, not within the %d bytes of visible records: %w",
 			s.name, first, last, start, end, s.knownEnd.Load(), ErrCorrupt)
 	}
-	return start, end, nil
+	return nil
 }
 
 // checkVisible returns ErrNotFound unless records first..last exist.
@@ -345,8 +353,8 @@ func (s *Stream) Bytes() (int64, error) {
 	return s.end(n - 1)
 }
 
-// ReadFile reads a stream file as stored (payloads, offsets, indices).
-// It is how the mount serves the raw files.
+// File opens one of the stream's own files (payloads, offsets, indices) as
+// stored, so that the mount can serve them byte for byte.
 func (s *Stream) File(name string) (File, error) {
 	switch name {
 	case PayloadsFile, OffsetsFile, IndicesFile:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -20,6 +21,10 @@ type View interface {
 	// Final reports whether the view, as of the last Size, can no longer
 	// change: all its records exist.
 	Final() bool
+	// Scan calls fn with each record of the view numbered from on, as of
+	// the last Size, and returns the number to continue from. The payload
+	// is only valid during the call.
+	Scan(from int64, fn func(rec int64, payload []byte) error) (next int64, err error)
 }
 
 // View opens a record view (KindRecord, KindRange, KindIndex, KindQuery).
@@ -27,9 +32,12 @@ type View interface {
 // record that does not exist, an empty range (start after end), an unknown
 // index or a query naming no known tag is ErrNotFound.
 func (s *Stream) View(p Path) (View, error) {
-	count, err := s.Count()
-	if err != nil {
-		return nil, err
+	var count int64
+	if p.Kind == KindRecord || p.Kind == KindRange {
+		var err error
+		if count, err = s.Count(); err != nil {
+			return nil, err
+		}
 	}
 	var v View
 	switch p.Kind {
@@ -82,54 +90,70 @@ func resolve(v, count int64) int64 {
 	return v
 }
 
+// extent is what a range view covers now: records [first, end), bytes
+// [start, stop) of payloads.
+type extent struct {
+	first, end  int64
+	start, stop int64
+	final       bool // no record can be added to it
+}
+
+// spanned fills in the byte span of records [first, end).
+func (s *Stream) spanned(first, end int64, final bool) (extent, error) {
+	start, stop, err := s.Span(first, end-1)
+	return extent{first, end, start, stop, final}, err
+}
+
 // fixedRange is records first..last (last may be MaxInt64: open).
 func (s *Stream) fixedRange(first, last int64) *rangeView {
-	return &rangeView{s: s, bound: func(count int64) (int64, int64, bool, error) {
+	return &rangeView{s: s, bound: func(count int64) (extent, error) {
 		if last < count {
-			return first, last + 1, true, nil
+			return s.spanned(first, last+1, true)
 		}
 		// Records to come: what exists of the range so far, maybe nothing.
-		return min(first, count), count, false, nil
+		return s.spanned(min(first, count), count, false)
 	}}
 }
 
 // indexBound finds records whose value of index idx lies in [from, to].
-func (s *Stream) indexBound(idx int, from, to Bound) func(int64) (int64, int64, bool, error) {
-	first := int64(-1) // found once a record >= from exists
-	return func(count int64) (int64, int64, bool, error) {
+// The searches yield the byte span too, from the blocks they read.
+func (s *Stream) indexBound(idx int, from, to Bound) func(int64) (extent, error) {
+	first, start := int64(-1), int64(0) // found once a record >= from exists
+	return func(count int64) (extent, error) {
 		if first < 0 {
-			f := int64(0)
+			f, st, err := int64(0), int64(0), error(nil)
 			if from.Set {
-				var err error
-				if f, err = s.SearchIndex(idx, from.V, count); err != nil {
-					return 0, 0, false, err
+				if f, st, err = s.searchIndex(idx, from.V, 0, count); err != nil {
+					return extent{}, err
 				}
 			}
 			if f == count {
-				return count, count, false, nil
+				return s.spanned(count, count, false)
 			}
-			first = f
+			first, start = f, st
 		}
 		if !to.Set || to.V == math.MaxInt64 {
-			return first, count, false, nil
+			return s.spanned(first, count, false)
 		}
-		end, err := s.SearchIndex(idx, to.V+1, count)
+		end, stop, err := s.searchIndex(idx, to.V+1, first, count)
 		if err != nil {
-			return 0, 0, false, err
+			return extent{}, err
+		}
+		if err := s.checkSpan(first, end-1, start, stop); err != nil {
+			return extent{}, err
 		}
 		// A record past to exists: no later record can fall in the range.
-		return first, end, end < count, nil
+		return extent{first, end, start, stop, end < count}, nil
 	}
 }
 
 // rangeView is consecutive records: one byte span of payloads.
 type rangeView struct {
 	s     *Stream
-	bound func(count int64) (first, end int64, final bool, err error)
+	bound func(count int64) (extent, error)
 
-	mu          sync.Mutex
-	start, stop int64 // GUARDED_BY(mu): the span in payloads
-	final       bool  // GUARDED_BY(mu)
+	mu  sync.Mutex
+	ext extent // GUARDED_BY(mu)
 }
 
 func (v *rangeView) Size() (int64, error) {
@@ -138,45 +162,51 @@ func (v *rangeView) Size() (int64, error) {
 	if err := v.refresh(); err != nil {
 		return 0, err
 	}
-	return v.stop - v.start, nil
+	return v.ext.stop - v.ext.start, nil
 }
 
 // refresh resolves the bounds against the current count. mu is held.
 func (v *rangeView) refresh() error {
-	if v.final {
+	if v.ext.final {
 		return nil
 	}
 	count, err := v.s.Count()
 	if err != nil {
 		return err
 	}
-	first, end, final, err := v.bound(count)
+	ext, err := v.bound(count)
 	if err != nil {
 		return err
 	}
-	start, stop, err := v.s.Span(first, end-1)
-	if err != nil {
-		return err
-	}
-	v.start, v.stop, v.final = start, stop, final
+	v.ext = ext
 	return nil
+}
+
+func (v *rangeView) Scan(from int64, fn func(int64, []byte) error) (int64, error) {
+	v.mu.Lock()
+	first, end := max(from, v.ext.first), v.ext.end
+	v.mu.Unlock()
+	if first >= end {
+		return max(from, first), nil
+	}
+	return end, v.s.scanRange(first, end, fn)
 }
 
 func (v *rangeView) Final() bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.final
+	return v.ext.final
 }
 
 func (v *rangeView) ReadAt(p []byte, off int64) (int, error) {
 	v.mu.Lock()
-	if v.start+off+int64(len(p)) > v.stop {
+	if v.ext.start+off+int64(len(p)) > v.ext.stop {
 		if err := v.refresh(); err != nil {
 			v.mu.Unlock()
 			return 0, err
 		}
 	}
-	start, stop := v.start, v.stop
+	start, stop := v.ext.start, v.ext.stop
 	v.mu.Unlock()
 	return readSpan(v.s, p, start+off, stop)
 }
@@ -203,7 +233,8 @@ type listView struct {
 	it recordIter
 
 	mu    sync.Mutex
-	spans []span  // GUARDED_BY(mu)
+	recs  []int64 // GUARDED_BY(mu): the records found so far
+	spans []span  // GUARDED_BY(mu): their spans in payloads
 	ends  []int64 // GUARDED_BY(mu): ends[k] = view bytes up to and including spans[k]
 	next  int64   // GUARDED_BY(mu): the next record to look for
 	final bool    // GUARDED_BY(mu)
@@ -248,6 +279,7 @@ func (v *listView) refresh() error {
 		if err != nil {
 			return err
 		}
+		v.recs = append(v.recs, rec)
 		v.spans = append(v.spans, span{start, stop})
 		v.ends = append(v.ends, v.size()+stop-start)
 		v.next = rec + 1
@@ -260,6 +292,26 @@ func (v *listView) Final() bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.final
+}
+
+func (v *listView) Scan(from int64, fn func(int64, []byte) error) (int64, error) {
+	v.mu.Lock()
+	k, _ := slices.BinarySearch(v.recs, from)
+	recs, spans := v.recs[k:], v.spans[k:]
+	v.mu.Unlock()
+	var buf []byte
+	for i, rec := range recs {
+		sp := spans[i]
+		buf = slices.Grow(buf[:0], int(sp.stop-sp.start))[:sp.stop-sp.start]
+		if err := v.s.readPayloads(buf, sp.start); err != nil {
+			return rec, err
+		}
+		if err := fn(rec, buf); err != nil {
+			return rec, err
+		}
+		from = rec + 1
+	}
+	return from, nil
 }
 
 func (v *listView) ReadAt(p []byte, off int64) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 	"time"
 )
@@ -274,4 +275,38 @@ func TestReadAtPastEnd(t *testing.T) {
 	if string(buf[:k]) != payloadsOf(0, 2, 4)[2:7] {
 		t.Fatalf("across records: %q", buf[:k])
 	}
+}
+
+func TestScan(t *testing.T) {
+	w, s := tenRecords(t)
+	for _, c := range []struct {
+		path string
+		from int64
+		want []int64
+		next int64
+	}{
+		{"seq/2:5", 0, seqOf(2, 5), 6},
+		{"seq/2:5", 4, seqOf(4, 5), 6},
+		{"seq/5:", 0, seqOf(5, 9), 10},
+		{"seq/20:", 0, nil, 10},
+		{"index/time/30:60", 0, seqOf(3, 6), 7},
+		{"tag/even", 3, []int64{4, 6, 8}, 9},
+		{"query/seven,three", 0, []int64{0, 3, 6, 7, 9}, 10},
+	} {
+		v, err := s.View(mustParse(t, c.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		var bytes string
+		next, err := v.Scan(c.from, func(rec int64, p []byte) error {
+			got = append(got, rec)
+			bytes += string(p)
+			return nil
+		})
+		if err != nil || next != c.next || !slices.Equal(got, c.want) || bytes != payloadsOf(c.want...) {
+			t.Errorf("%s from %d: %v %q next %d, %v; want %v next %d", c.path, c.from, got, bytes, next, err, c.want, c.next)
+		}
+	}
+	_ = w
 }

@@ -57,8 +57,7 @@ type Record struct {
 type WriterOptions struct {
 	// Create makes the stream, with Indices, if it does not exist.
 	Create bool
-	// Indices are the index names of a new stream. For an existing one, if
-	// not nil, they must be its indices.
+	// Indices are the index names of a stream that Create makes.
 	Indices []string
 	// Sync is the durability of a flush.
 	Sync Sync
@@ -83,20 +82,22 @@ type Writer struct {
 	timeIdx int // position of the time index, -1 if none
 	opts    WriterOptions
 
-	mu       sync.Mutex
-	payloads *os.File            // GUARDED_BY(mu)
-	offsets  *os.File            // GUARDED_BY(mu)
-	lock     *os.File            // GUARDED_BY(mu)
-	tags     map[string]*tagFile // GUARDED_BY(mu)
-	count    int64               // GUARDED_BY(mu): records written
-	end      int64               // GUARDED_BY(mu): payload bytes written
-	written  []int64             // GUARDED_BY(mu): last index values written
-	last     []int64             // GUARDED_BY(mu): last index values appended
-	pending  int64               // GUARDED_BY(mu): records held in the buffers
-	pbuf     []byte              // GUARDED_BY(mu): their payloads
-	obuf     []byte              // GUARDED_BY(mu): their offsets tuples
-	broken   error               // GUARDED_BY(mu): a failure that could not be undone
-	closed   bool                // GUARDED_BY(mu)
+	mu          sync.Mutex
+	payloads    *os.File            // GUARDED_BY(mu)
+	offsets     *os.File            // GUARDED_BY(mu)
+	lock        *os.File            // GUARDED_BY(mu)
+	tags        map[string]*tagFile // GUARDED_BY(mu)
+	count       int64               // GUARDED_BY(mu): records written
+	end         int64               // GUARDED_BY(mu): payload bytes written
+	written     []int64             // GUARDED_BY(mu): last index values written
+	last        []int64             // GUARDED_BY(mu): last index values appended
+	pending     int64               // GUARDED_BY(mu): records held in the buffers
+	pbuf        []byte              // GUARDED_BY(mu): their payloads
+	obuf        []byte              // GUARDED_BY(mu): their offsets tuples
+	scratch     []int64             // GUARDED_BY(mu): index values of the records in hand
+	lastScratch []int64             // GUARDED_BY(mu): last values while checking a batch
+	broken      error               // GUARDED_BY(mu): a failure that could not be undone
+	closed      bool                // GUARDED_BY(mu)
 
 	flushes atomic.Uint64 // flushes written to the kernel
 
@@ -165,9 +166,6 @@ func (w *Writer) open() error {
 	if w.indices, err = parseIndices(data); err != nil {
 		return err
 	}
-	if w.opts.Indices != nil && !slices.Equal(w.opts.Indices, w.indices) {
-		return fmt.Errorf("%w with indices %q, not %q", ErrExists, w.indices, w.opts.Indices)
-	}
 	w.width = tupleWidth(len(w.indices))
 	w.timeIdx = slices.Index(w.indices, TimeIndex)
 	if w.payloads, err = os.OpenFile(filepath.Join(w.dir, PayloadsFile), os.O_RDWR, 0); err != nil {
@@ -229,8 +227,19 @@ func (w *Writer) Len() int64 {
 
 // Append appends one record and returns its number.
 func (w *Writer) Append(rec Record) (int64, error) {
-	first, err := w.AppendBatch([]Record{rec})
-	return first, err
+	w.mu.Lock()
+	seq := w.count + w.pending
+	err := w.usable()
+	if err == nil {
+		w.scratch, err = w.check(&rec, w.last, w.scratch[:0])
+	}
+	if err != nil {
+		w.mu.Unlock()
+		return seq, fmt.Errorf("stream %s: record %d: %w", w.dir, seq, err)
+	}
+	w.buffer(&rec, w.scratch)
+	copy(w.last, w.scratch)
+	return seq, w.flushIfFull()
 }
 
 // AppendBatch appends records in order, all or none, and returns the number
@@ -243,30 +252,37 @@ func (w *Writer) AppendBatch(recs []Record) (int64, error) {
 		w.mu.Unlock()
 		return first, err
 	}
-	values := make([]int64, 0, len(recs)*len(w.indices))
-	last := slices.Clone(w.last)
+	n := len(w.indices)
+	last := append(w.lastScratch[:0], w.last...)
+	values := w.scratch[:0]
+	defer func() { w.scratch, w.lastScratch = values, last }()
 	for k := range recs {
-		vs, err := w.check(&recs[k], last)
-		if err != nil {
+		var err error
+		if values, err = w.check(&recs[k], last, values); err != nil {
 			w.mu.Unlock()
 			return first, fmt.Errorf("stream %s: record %d: %w", w.dir, first+int64(k), err)
 		}
-		values = append(values, vs...)
+		copy(last, values[k*n:])
 	}
 	for k := range recs {
-		w.buffer(&recs[k], values[k*len(w.indices):(k+1)*len(w.indices)])
+		w.buffer(&recs[k], values[k*n:(k+1)*n])
 	}
-	w.last = last
-	var err error
-	flushed := false
-	if len(w.pbuf)+len(w.obuf) >= w.opts.Buffer {
-		err, flushed = w.flushLocked(), true
+	copy(w.last, last)
+	return first, w.flushIfFull()
+}
+
+// flushIfFull writes the buffers once they hold Buffer bytes, and unlocks mu.
+func (w *Writer) flushIfFull() error {
+	if len(w.pbuf)+len(w.obuf) < w.opts.Buffer {
+		w.mu.Unlock()
+		return nil
 	}
+	err := w.flushLocked()
 	w.mu.Unlock()
-	if err == nil && flushed {
-		err = w.durable()
+	if err != nil {
+		return err
 	}
-	return first, err
+	return w.durable()
 }
 
 func (w *Writer) usable() error {
@@ -279,29 +295,27 @@ func (w *Writer) usable() error {
 	return nil
 }
 
-// check validates rec against the last values, which it advances, and
-// returns its index values with the time stamped.
-func (w *Writer) check(rec *Record, last []int64) ([]int64, error) {
+// check validates rec against the previous record's index values and
+// appends its own, with the time stamped, to dst.
+func (w *Writer) check(rec *Record, last, dst []int64) ([]int64, error) {
 	if len(rec.Index) != len(w.indices) {
-		return nil, fmt.Errorf("%w: %d index values for %d indices %q", ErrBadRecord, len(rec.Index), len(w.indices), w.indices)
+		return dst, fmt.Errorf("%w: %d index values for %d indices %q", ErrBadRecord, len(rec.Index), len(w.indices), w.indices)
 	}
-	values := slices.Clone(rec.Index)
-	for i, v := range values {
+	for i, v := range rec.Index {
 		if i == w.timeIdx && v == Now {
 			v = max(time.Now().UnixNano(), last[i])
-			values[i] = v
 		}
 		if v < last[i] {
-			return nil, fmt.Errorf("%w: index %s value %d is less than the previous %d", ErrBadRecord, w.indices[i], v, last[i])
+			return dst, fmt.Errorf("%w: index %s value %d is less than the previous %d", ErrBadRecord, w.indices[i], v, last[i])
 		}
-		last[i] = v
+		dst = append(dst, v)
 	}
 	for _, tag := range rec.Tags {
 		if err := ValidTag(tag); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadRecord, err)
+			return dst, fmt.Errorf("%w: %w", ErrBadRecord, err)
 		}
 	}
-	return values, nil
+	return dst, nil
 }
 
 // buffer adds a checked record to the pending writes.

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/franzfs/franzfs/store"
+)
+
+func appendCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "append",
+		Usage:     "append standard input to a stream, as one record or one per line",
+		ArgsUsage: "STREAM",
+		Description: `Appends standard input to the stream named STREAM under --live, creating it
+on its first append. A new stream gets the index time, plus any index named
+with --index. Records with no time value are stamped with their arrival in
+Unix nanoseconds. Prints the numbers assigned as JSON: {"first":N,"count":K}.
+
+   echo '{"level":"error"}' | franzfs append --live /srv/live --tag error app/events
+   franzfs append --live /srv/live --lines --index temp=21 sensors < readings.txt`,
+		Flags: []cli.Flag{
+			liveFlag,
+			&cli.BoolFlag{Name: "lines", Usage: "append each line of input as a record, its newline kept"},
+			&cli.StringSliceFlag{Name: "index", Usage: "`NAME=V`: every record's value of index NAME (repeatable); time also takes RFC 3339 times"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "tag every record with `T` (repeatable)"},
+			&cli.StringFlag{Name: "sync", Value: "none", Usage: "when an append is done: none (in the kernel), batch or always (on disk)"},
+		},
+		Action: runAppend,
+	}
+}
+
+func runAppend(ctx context.Context, cmd *cli.Command) error {
+	name, err := oneArg(cmd, "STREAM")
+	if err != nil {
+		return err
+	}
+	if cmd.String("live") == "" {
+		return usageError("append needs --live DIR (or FRANZFS_LIVE)")
+	}
+	dir, err := streamPath(cmd, name)
+	if err != nil {
+		return err
+	}
+	sync, err := store.ParseSync(cmd.String("sync"))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	given, order, err := parseIndexFlags(cmd.StringSlice("index"))
+	if err != nil {
+		return err
+	}
+	tags := cmd.StringSlice("tag")
+	for _, t := range tags {
+		if err := store.ValidTag(t); err != nil {
+			return err
+		}
+	}
+	w, err := store.OpenWriter(dir, store.WriterOptions{
+		Create:  true,
+		Indices: newStreamIndices(order),
+		Sync:    sync,
+		Buffer:  1 << 20,
+	})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	values, err := recordValues(w.Indices(), given)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", name, err)
+	}
+	first := w.Len()
+	if cmd.Bool("lines") {
+		err = appendLines(w, os.Stdin, values, tags)
+	} else {
+		var payload []byte
+		if payload, err = io.ReadAll(os.Stdin); err == nil {
+			_, err = w.Append(store.Record{Payload: payload, Index: values, Tags: tags})
+		}
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(struct {
+		First int64 `json:"first"`
+		Count int64 `json:"count"`
+	}{first, w.Len() - first})
+}
+
+// parseIndexFlags parses NAME=V flags into values by name, in order given.
+func parseIndexFlags(flags []string) (map[string]int64, []string, error) {
+	given := map[string]int64{}
+	var order []string
+	now := time.Now()
+	for _, f := range flags {
+		name, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, nil, usageError("--index %q: want NAME=VALUE", f)
+		}
+		if err := store.ValidIndexName(name); err != nil {
+			return nil, nil, err
+		}
+		value, err := store.ParseIndexValue(name, v, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, dup := given[name]; dup {
+			return nil, nil, usageError("--index %s given twice", name)
+		}
+		given[name] = value
+		order = append(order, name)
+	}
+	return given, order, nil
+}
+
+// newStreamIndices are the indices of a stream append creates: time, then
+// the ones named on the command line.
+func newStreamIndices(named []string) []string {
+	return append([]string{store.TimeIndex}, slices.DeleteFunc(slices.Clone(named), func(n string) bool { return n == store.TimeIndex })...)
+}
+
+// recordValues orders the given values as the stream's indices, stamping
+// time where it is not given.
+func recordValues(indices []string, given map[string]int64) ([]int64, error) {
+	values := make([]int64, len(indices))
+	for i, name := range indices {
+		v, ok := given[name]
+		switch {
+		case ok:
+			values[i] = v
+		case name == store.TimeIndex:
+			values[i] = store.Now
+		default:
+			return nil, fmt.Errorf("%w: the stream has index %s: give --index %s=V", store.ErrBadRecord, name, name)
+		}
+	}
+	for name := range given {
+		if !slices.Contains(indices, name) {
+			return nil, fmt.Errorf("%w: the stream has no index %s (it has %q)", store.ErrBadRecord, name, indices)
+		}
+	}
+	return values, nil
+}
+
+// appendLines appends each line of r as a record, in batches.
+func appendLines(w *store.Writer, r io.Reader, values []int64, tags []string) error {
+	in := bufio.NewReaderSize(r, 1<<20)
+	batch := make([]store.Record, 0, 1024)
+	for {
+		line, err := in.ReadBytes('\n')
+		if len(line) > 0 {
+			batch = append(batch, store.Record{Payload: line, Index: values, Tags: tags})
+		}
+		if len(batch) == cap(batch) || (err != nil && len(batch) > 0) {
+			if _, err := w.AppendBatch(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

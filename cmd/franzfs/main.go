@@ -1,0 +1,91 @@
+// Command franzfs keeps append-only streams in the franz format and shows
+// them as a filesystem. Each subcommand lives in a file of its own; this
+// one wires them together and maps errors to exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/franzfs/franzfs/store"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitError    = 1 // anything else
+	exitUsage    = 2 // bad arguments or names
+	exitNotFound = 3 // no such stream, record, index or tag
+	exitCorrupt  = 4 // a damaged stream; check says what
+	exitLocked   = 5 // another writer holds the stream
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	err := app().Run(ctx, os.Args)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "franzfs:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+func app() *cli.Command {
+	return &cli.Command{
+		Name:  "franzfs",
+		Usage: "append-only streams in the franz format, shown as a filesystem",
+		Description: `franzfs keeps streams of records (a directory with payloads, offsets and
+indices files, as franz writes them), appends to them, and reads them back
+by record number, by index value (time ranges) and by tag.
+
+Start with:
+   echo hello | franzfs append --live /tmp/live demo
+   franzfs read /tmp/live/demo
+   franzfs info /tmp/live/demo`,
+		Commands: []*cli.Command{
+			appendCommand(),
+			readCommand(),
+			infoCommand(),
+			checkCommand(),
+		},
+	}
+}
+
+func exitCode(err error) int {
+	var ec cli.ExitCoder
+	switch {
+	case errors.As(err, &ec):
+		return ec.ExitCode()
+	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrBadRecord), errors.Is(err, errUsage):
+		return exitUsage
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		return exitNotFound
+	case errors.Is(err, store.ErrCorrupt):
+		return exitCorrupt
+	case errors.Is(err, store.ErrLocked):
+		return exitLocked
+	}
+	return exitError
+}
+
+var errUsage = errors.New("usage")
+
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// oneArg returns the command's single argument, or a usage error.
+func oneArg(cmd *cli.Command, what string) (string, error) {
+	if cmd.Args().Len() != 1 {
+		return "", usageError("want one %s, got %d arguments (see franzfs %s --help)", what, cmd.Args().Len(), cmd.Name)
+	}
+	return cmd.Args().First(), nil
+}

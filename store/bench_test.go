@@ -1,0 +1,110 @@
+package store
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// benchStream is a stream of n 100-byte records whose time index rises by
+// 1000 a record.
+func benchStream(b *testing.B, n int64) *Stream {
+	b.Helper()
+	dir := b.TempDir()
+	w, err := OpenWriter(dir, WriterOptions{Create: true, Indices: []string{"time"}, Buffer: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, 100)
+	for i := range n {
+		if _, err := w.Append(Record{Payload: payload, Index: []int64{i * 1000}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Close()
+	s, err := OpenDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkAppend100(b *testing.B) {
+	w, err := OpenWriter(b.TempDir(), WriterOptions{Create: true, Indices: []string{"time"}, Buffer: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	payload := make([]byte, 100)
+	b.SetBytes(100 + 16)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := w.Append(Record{Payload: payload, Index: []int64{int64(i)}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	const n = 1_000_000
+	s := benchStream(b, n)
+	rng := rand.New(rand.NewPCG(1, 1))
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = s.AppendRecord(buf[:0], rng.Int64N(n)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkIndexRange(b *testing.B) {
+	const n = 1_000_000
+	s := benchStream(b, n)
+	rng := rand.New(rand.NewPCG(1, 1))
+	b.ReportAllocs()
+	for b.Loop() {
+		x := rng.Int64N(n * 1000)
+		if _, err := s.View(Path{Kind: KindIndex, Index: "time", From: Bound{x, true}, To: Bound{x + 50_000, true}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	s := benchStream(b, 1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		s2, err := OpenDir(s.Dir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s2.Count(); err != nil {
+			b.Fatal(err)
+		}
+		s2.Close()
+	}
+}
+
+func BenchmarkAppendBatch100(b *testing.B) {
+	w, err := OpenWriter(b.TempDir(), WriterOptions{Create: true, Indices: []string{"time"}, Buffer: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	payload := make([]byte, 100)
+	batch := make([]Record, 100)
+	values := make([]int64, 100)
+	b.SetBytes(100 * (100 + 16))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		for k := range batch {
+			values[k] = int64(i*100 + k)
+			batch[k] = Record{Payload: payload, Index: values[k : k+1]}
+		}
+		if _, err := w.AppendBatch(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
