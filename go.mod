@@ -8,3 +8,5 @@ require (
 )
 
 require github.com/urfave/cli/v3 v3.14.0
+
+require github.com/hanwen/go-fuse/v2 v2.12.1

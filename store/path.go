@@ -206,6 +206,17 @@ func parseIndexValue(s string, isTime bool, now time.Time) (int64, bool) {
 	return 0, false
 }
 
+// IsIntegerRange reports whether an index range names only integers (or
+// open ends), so that its meaning does not move with the clock.
+func IsIntegerRange(rng string) bool {
+	for _, part := range strings.Split(rng, ":") {
+		if _, err := strconv.ParseInt(part, 10, 64); err != nil && part != "" {
+			return false
+		}
+	}
+	return true
+}
+
 func (p Path) String() string {
 	switch p.Kind {
 	case KindFile:

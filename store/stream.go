@@ -363,6 +363,20 @@ func (s *Stream) File(name string) (File, error) {
 	return nil, fmt.Errorf("stream %s: file %q: %w", s.name, name, ErrNotFound)
 }
 
+// Current reports whether the stream's directory still holds the files it
+// opened: false once the stream was deleted, or deleted and made anew.
+func (s *Stream) Current() bool {
+	if s.dir == "" {
+		return true
+	}
+	fi, err := os.Stat(filepath.Join(s.dir, OffsetsFile))
+	if err != nil {
+		return false
+	}
+	open, err := s.offsets.Stat()
+	return err == nil && os.SameFile(fi, open)
+}
+
 // Dir is the directory of a live stream, "" for others.
 func (s *Stream) Dir() string { return s.dir }
 

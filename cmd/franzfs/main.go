@@ -55,6 +55,7 @@ Start with:
 			readCommand(),
 			infoCommand(),
 			checkCommand(),
+			mountCommand(),
 		},
 	}
 }

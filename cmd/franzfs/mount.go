@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/franzfs/franzfs/fusefs"
+	"github.com/franzfs/franzfs/tree"
+)
+
+func mountCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "mount",
+		Usage:     "show every stream as a directory of files, read-only",
+		ArgsUsage: "MOUNTPOINT",
+		Description: `Mounts the streams under --live at MOUNTPOINT (FUSE) and serves them until
+Ctrl-C or SIGTERM, then unmounts. Each stream is a directory:
+
+   payloads offsets indices   the stream's own files, byte for byte
+   seq/N  seq/A:B             record N (-1 the last); records A to B (either end open)
+   index/NAME/X:Y             records whose NAME value is in [X, Y] (time: -15m:, RFC 3339)
+   tag/T  query/A+B,C         records tagged T; tag queries (+ is AND, ',' is OR)
+   follow                     an endless file: cat follow behaves as tail -f
+   stat.json                  the stream's figures
+
+When the mount is ready, "ready: MOUNTPOINT" is printed on standard output
+and --ready-file, if given, is created: a script can wait for either. A
+stale mount left at MOUNTPOINT by a killed franzfs is cleared first.`,
+		Flags: []cli.Flag{
+			liveFlag,
+			&cli.StringFlag{Name: "ready-file", Usage: "create `FILE` once the mount is ready"},
+			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+		},
+		Action: runMount,
+	}
+}
+
+func runMount(ctx context.Context, cmd *cli.Command) error {
+	mountpoint, err := oneArg(cmd, "MOUNTPOINT")
+	if err != nil {
+		return err
+	}
+	live := cmd.String("live")
+	if live == "" {
+		return usageError("mount needs --live DIR")
+	}
+	if fi, err := os.Stat(live); err != nil || !fi.IsDir() {
+		return fmt.Errorf("live root %s is not a directory: %w", live, errNotDir(err))
+	}
+	server, err := fusefs.Mount(mountpoint, tree.New(live, nil), fusefs.Options{Debug: cmd.Bool("debug")})
+	if err != nil {
+		return err
+	}
+	served := make(chan struct{})
+	go func() {
+		server.Wait()
+		close(served)
+	}()
+	if err := announceReady(mountpoint, cmd.String("ready-file")); err != nil {
+		fusefs.Unmount(server, mountpoint)
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		if err := fusefs.Unmount(server, mountpoint); err != nil {
+			return fmt.Errorf("unmount %s: %w", mountpoint, err)
+		}
+		<-served
+	case <-served: // unmounted from outside
+	}
+	return nil
+}
+
+func errNotDir(err error) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("not a directory")
+}
+
+// announceReady tells whoever waits that the mount serves: a line on
+// standard output, the ready file, and systemd's notify socket.
+func announceReady(mountpoint, readyFile string) error {
+	fmt.Printf("ready: %s\n", mountpoint)
+	if readyFile != "" {
+		if err := os.WriteFile(readyFile, []byte(mountpoint+"\n"), 0o644); err != nil {
+			return fmt.Errorf("ready file: %w", err)
+		}
+	}
+	if sock := os.Getenv("NOTIFY_SOCKET"); sock != "" {
+		if conn, err := net.Dial("unixgram", sock); err == nil {
+			conn.Write([]byte("READY=1"))
+			conn.Close()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package fusefs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/franzfs/franzfs/store"
+)
+
+// rawFile is one of the stream's own files, byte for byte. For a live
+// stream it is served by FUSE passthrough where the kernel allows it (the
+// kernel reads the backing file itself), else by reads of that file.
+type rawFile struct {
+	fs.Inode
+	stream *streamNode
+	name   string
+}
+
+func (n *rawFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if fga, ok := f.(fs.FileGetattrer); ok {
+		return fga.Getattr(ctx, out)
+	}
+	file, err := n.stream.s.File(n.name)
+	if err != nil {
+		return n.stream.m.errno(err, n.stream.where(n.name))
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return n.stream.m.errno(err, n.stream.where(n.name))
+	}
+	out.Mode = fuse.S_IFREG | 0o444
+	out.Size = uint64(fi.Size())
+	if n.stream.s.Live() {
+		out.SetTimeout(growingTimeout)
+	} else {
+		out.SetTimeout(stableTimeout)
+	}
+	return 0
+}
+
+func (n *rawFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if dir := n.stream.s.Dir(); dir != "" {
+		fd, err := syscall.Open(filepath.Join(dir, n.name), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, 0, n.stream.m.errno(err, n.stream.where(n.name))
+		}
+		return &liveRawHandle{fs.NewLoopbackFile(fd)}, 0, 0
+	}
+	file, err := n.stream.s.File(n.name)
+	if err != nil {
+		return nil, 0, n.stream.m.errno(err, n.stream.where(n.name))
+	}
+	return &readerHandle{r: file, close: file.Close}, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// liveRawHandle is a loopback file, shown read-only.
+type liveRawHandle struct{ fs.FileHandle }
+
+func (h *liveRawHandle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
+	errno := h.FileHandle.(fs.FileGetattrer).Getattr(ctx, out)
+	out.Mode = fuse.S_IFREG | 0o444
+	out.SetTimeout(growingTimeout)
+	return errno
+}
+
+func (h *liveRawHandle) PassthroughFd() (int, bool) {
+	return h.FileHandle.(fs.FilePassthroughFder).PassthroughFd()
+}
+
+func (h *liveRawHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	return h.FileHandle.(fs.FileReader).Read(ctx, dest, off)
+}
+
+func (h *liveRawHandle) Release(ctx context.Context) syscall.Errno {
+	return h.FileHandle.(fs.FileReleaser).Release(ctx)
+}
+
+// readerHandle reads an open file of a stream.
+type readerHandle struct {
+	r interface {
+		ReadAt(p []byte, off int64) (int, error)
+	}
+	close func() error
+}
+
+func (h *readerHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := h.r.ReadAt(dest, off)
+	if n > 0 || err == nil || isEOF(err) {
+		return fuse.ReadResultData(dest[:n]), 0
+	}
+	return nil, syscall.EIO
+}
+
+func (h *readerHandle) Release(ctx context.Context) syscall.Errno {
+	if h.close != nil {
+		h.close()
+	}
+	return 0
+}
+
+// statFile is stat.json: the stream's figures, as of the open.
+type statFile struct {
+	fs.Inode
+	stream *streamNode
+}
+
+func (n *statFile) content() ([]byte, syscall.Errno) {
+	st, err := n.stream.s.Stat()
+	if err != nil {
+		return nil, n.stream.m.errno(err, n.stream.where(store.StatFile))
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return nil, syscall.EIO
+	}
+	return append(data, '\n'), 0
+}
+
+func (n *statFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = fuse.S_IFREG | 0o444
+	if h, ok := f.(*bytesHandle); ok {
+		out.Size = uint64(len(h.data))
+	} else {
+		data, errno := n.content()
+		if errno != 0 {
+			return errno
+		}
+		out.Size = uint64(len(data))
+	}
+	out.SetTimeout(growingTimeout)
+	return 0
+}
+
+func (n *statFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	data, errno := n.content()
+	if errno != 0 {
+		return nil, 0, errno
+	}
+	// Each open has its own figures: no page cache shared between them.
+	return &bytesHandle{data}, fuse.FOPEN_DIRECT_IO, 0
+}
+
+type bytesHandle struct{ data []byte }
+
+func (h *bytesHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off >= int64(len(h.data)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	return fuse.ReadResultData(h.data[off:min(int64(len(h.data)), off+int64(len(dest)))]), 0
+}
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -1,0 +1,69 @@
+package fusefs
+
+import (
+	"context"
+	"path"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/franzfs/franzfs/tree"
+)
+
+// folderNode is the root, or a folder that groups streams.
+type folderNode struct {
+	fs.Inode
+	m    *mount
+	path string // in the tree; "." for the root
+}
+
+func (n *folderNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if n.path != "." {
+		if k, err := n.m.tree.Kind(n.path); err != nil || k != tree.Folder {
+			return syscall.ENOENT
+		}
+	}
+	out.Mode = fuse.S_IFDIR | 0o555
+	out.SetTimeout(treeTimeout)
+	return 0
+}
+
+func (n *folderNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	entries, err := n.m.tree.List(n.path)
+	if err != nil {
+		return nil, n.m.errno(err, n.path)
+	}
+	list := make([]fuse.DirEntry, len(entries))
+	for i, e := range entries {
+		list[i] = fuse.DirEntry{Name: e.Name, Mode: fuse.S_IFDIR}
+	}
+	return fs.NewListDirStream(list), 0
+}
+
+func (n *folderNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	p := path.Join(n.path, name)
+	k, err := n.m.tree.Kind(p)
+	if err != nil {
+		return nil, n.m.errno(err, p)
+	}
+	out.Mode = fuse.S_IFDIR | 0o555
+	out.SetEntryTimeout(treeTimeout)
+	out.SetAttrTimeout(treeTimeout)
+	switch k {
+	case tree.Folder:
+		return n.NewInode(ctx, &folderNode{m: n.m, path: p}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
+	case tree.Stream:
+		if child := n.GetChild(name); child != nil {
+			if old, ok := child.Operations().(*streamNode); ok && old.s.Current() {
+				return child, 0
+			}
+		}
+		s, err := n.m.tree.Open(p)
+		if err != nil {
+			return nil, n.m.errno(err, p)
+		}
+		return n.NewInode(ctx, &streamNode{m: n.m, path: p, s: s}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
+	}
+	return nil, syscall.ENOENT
+}

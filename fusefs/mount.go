@@ -1,0 +1,125 @@
+// Package fusefs shows a tree of streams as a read-only FUSE filesystem
+// (go-fuse's fs API): every stream a directory of the views of SPEC
+// section 2. It holds no format or query logic: store parses every name and
+// computes every view; a line here only says how a view appears to the
+// kernel (its mode, size, timeouts and caching).
+package fusefs
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
+
+	"github.com/franzfs/franzfs/tree"
+)
+
+// How long the kernel may cache what it learns.
+const (
+	// stableTimeout: names and sizes that can no longer change.
+	stableTimeout = time.Hour
+	// treeTimeout: folders and streams, which may be created and deleted.
+	treeTimeout = time.Second
+	// growingTimeout: sizes of growing views, fresh on every stat so that
+	// tail -f (which polls fstat) sees each record. go-fuse would replace 0
+	// with the mount's default.
+	growingTimeout = time.Nanosecond
+)
+
+// Options configure a mount.
+type Options struct {
+	// Debug logs every FUSE request and reply.
+	Debug bool
+	// Logger receives errors, with the stream and path they concern.
+	Logger *slog.Logger
+}
+
+// mount is what every node shares.
+type mount struct {
+	tree *tree.Tree
+	log  *slog.Logger
+}
+
+// Mount serves t at mountpoint until the returned server is unmounted. A
+// stale mount left there by a killed process is cleared first.
+func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) {
+	if err := clearStale(mountpoint); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	raiseFileLimit()
+	root := &folderNode{m: &mount{tree: t, log: log}, path: "."}
+	fopts := &fs.Options{
+		MountOptions: fuse.MountOptions{
+			FsName:       "franzfs",
+			Name:         "franzfs",
+			DirectMount:  true,
+			AllowOther:   os.Geteuid() == 0,
+			Options:      []string{"ro"},
+			Debug:        opts.Debug,
+			MaxWrite:     1 << 20, // also the largest read request
+			MaxReadAhead: 1 << 20,
+			// READDIRPLUS would make an inode of every record listed.
+			DisableReadDirPlus: true,
+		},
+		// Each node sets its own timeouts; none means none.
+		EntryTimeout:    nil,
+		AttrTimeout:     nil,
+		NegativeTimeout: nil,
+	}
+	server, err := fs.Mount(mountpoint, root, fopts)
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	return server, nil
+}
+
+// clearStale lazily unmounts a mount point whose server is gone: it
+// answers ENOTCONN ("transport endpoint is not connected").
+func clearStale(mountpoint string) error {
+	_, err := os.Stat(mountpoint)
+	if !errors.Is(err, syscall.ENOTCONN) {
+		if err != nil {
+			return fmt.Errorf("mount point %s: %w", mountpoint, err)
+		}
+		return nil
+	}
+	slog.Info("clearing a stale mount", "mountpoint", mountpoint)
+	if err := unix.Unmount(mountpoint, unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("mount point %s is a stale mount that could not be cleared (try: umount -l %s): %w", mountpoint, mountpoint, err)
+	}
+	return nil
+}
+
+// raiseFileLimit lifts the soft limit on open files to the hard one: every
+// stream open in the mount holds a few.
+func raiseFileLimit() {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+	}
+}
+
+// Unmount unmounts the server, retrying while the kernel reports it busy,
+// and detaching it lazily if it stays busy.
+func Unmount(server *fuse.Server, mountpoint string) error {
+	var err error
+	for range 10 {
+		if err = server.Unmount(); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	slog.Warn("mount busy, detaching it lazily", "mountpoint", mountpoint, "err", err)
+	return unix.Unmount(mountpoint, unix.MNT_DETACH)
+}

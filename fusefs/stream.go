@@ -1,0 +1,94 @@
+package fusefs
+
+import (
+	"context"
+	"path"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/franzfs/franzfs/store"
+)
+
+// streamNode is a stream's directory: its own files and its views.
+type streamNode struct {
+	fs.Inode
+	m    *mount
+	path string
+	s    *store.Stream
+}
+
+// streamEntries are the names a stream directory lists, with their modes.
+var streamEntries = []fuse.DirEntry{
+	{Name: store.PayloadsFile, Mode: fuse.S_IFREG},
+	{Name: store.OffsetsFile, Mode: fuse.S_IFREG},
+	{Name: store.IndicesFile, Mode: fuse.S_IFREG},
+	{Name: store.SeqDir, Mode: fuse.S_IFDIR},
+	{Name: store.IndexDir, Mode: fuse.S_IFDIR},
+	{Name: store.TagDir, Mode: fuse.S_IFDIR},
+	{Name: store.QueryDir, Mode: fuse.S_IFDIR},
+	{Name: store.FollowFile, Mode: fuse.S_IFREG},
+	{Name: store.StatFile, Mode: fuse.S_IFREG},
+}
+
+func (n *streamNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if !n.s.Current() {
+		return syscall.ENOENT // deleted under us
+	}
+	out.Mode = fuse.S_IFDIR | 0o555
+	out.SetTimeout(treeTimeout)
+	return 0
+}
+
+func (n *streamNode) OnForget() { n.s.Close() }
+
+func (n *streamNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	return fs.NewListDirStream(streamEntries), 0
+}
+
+func (n *streamNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	var node fs.InodeEmbedder
+	mode := uint32(fuse.S_IFDIR)
+	switch name {
+	case store.PayloadsFile, store.OffsetsFile, store.IndicesFile:
+		node, mode = &rawFile{stream: n, name: name}, fuse.S_IFREG
+	case store.SeqDir:
+		node = &seqDir{stream: n}
+	case store.IndexDir:
+		node = &indexDir{stream: n}
+	case store.TagDir:
+		node = &tagDir{stream: n}
+	case store.QueryDir:
+		node = &queryDir{stream: n}
+	case store.FollowFile:
+		node, mode = &followFile{stream: n}, fuse.S_IFREG
+	case store.StatFile:
+		node, mode = &statFile{stream: n}, fuse.S_IFREG
+	default:
+		return nil, syscall.ENOENT
+	}
+	ch := n.NewInode(ctx, node, fs.StableAttr{Mode: mode})
+	if ga, ok := node.(fs.NodeGetattrer); ok {
+		var attr fuse.AttrOut
+		if errno := ga.Getattr(ctx, nil, &attr); errno != 0 {
+			return nil, errno
+		}
+		out.Attr = attr.Attr
+		out.SetAttrTimeout(attr.Timeout())
+	}
+	out.SetEntryTimeout(stableTimeout)
+	return ch, 0
+}
+
+// where names a path in the stream for logs.
+func (n *streamNode) where(p ...string) string {
+	return path.Join(append([]string{n.path}, p...)...)
+}
+
+// dirAttr fills the attributes of a directory inside a stream.
+func dirAttr(out *fuse.AttrOut) syscall.Errno {
+	out.Mode = fuse.S_IFDIR | 0o555
+	out.SetTimeout(stableTimeout)
+	return 0
+}

@@ -1,0 +1,258 @@
+package fusefs
+
+import (
+	"context"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/franzfs/franzfs/store"
+)
+
+// viewFile is a view of records: seq/N, seq/A:B, index/NAME/X:Y, tag/T,
+// query/EXPR. The bytes at an offset of a view never change, only its size
+// grows, so the kernel may keep its pages; a size change makes it drop them.
+type viewFile struct {
+	fs.Inode
+	stream *streamNode
+	name   string
+	v      store.View
+}
+
+func (n *viewFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	size, err := n.v.Size()
+	if err != nil {
+		return n.stream.m.errno(err, n.stream.where(n.name))
+	}
+	out.Mode = fuse.S_IFREG | 0o444
+	out.Size = uint64(size)
+	if n.v.Final() {
+		out.SetTimeout(stableTimeout)
+	} else {
+		out.SetTimeout(growingTimeout)
+	}
+	return 0
+}
+
+func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	return nil, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+func (n *viewFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	k, err := n.v.ReadAt(dest, off)
+	if err != nil && !isEOF(err) {
+		return nil, n.stream.m.errno(err, n.stream.where(n.name))
+	}
+	return fuse.ReadResultData(dest[:k]), 0
+}
+
+// lookupView opens view p of the stream as child name. A name whose
+// meaning moves with the stream or the clock (seq/-1, index/time/-15m:) is
+// looked up afresh every time; any other is cached.
+func lookupView(ctx context.Context, parent *fs.Inode, stream *streamNode, name string, p store.Path, err error, moving bool, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if err != nil {
+		return nil, syscall.ENOENT
+	}
+	where := stream.where(p.String())
+	v, err := stream.s.View(p)
+	if err != nil {
+		return nil, stream.m.errno(err, where)
+	}
+	node := &viewFile{stream: stream, name: p.String(), v: v}
+	var attr fuse.AttrOut
+	if errno := node.Getattr(ctx, nil, &attr); errno != 0 {
+		return nil, errno
+	}
+	out.Attr = attr.Attr
+	out.SetAttrTimeout(attr.Timeout())
+	if !moving {
+		out.SetEntryTimeout(stableTimeout)
+	}
+	return parent.NewInode(ctx, node, fs.StableAttr{Mode: fuse.S_IFREG}), 0
+}
+
+// seqDir is seq/: one name per record, and ranges looked up by name.
+type seqDir struct {
+	fs.Inode
+	stream *streamNode
+}
+
+func (n *seqDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return dirAttr(out)
+}
+
+func (n *seqDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	p, err := store.ParseSeq(name)
+	moving := p.From.V < 0 || p.To.V < 0
+	return lookupView(ctx, n.EmbeddedInode(), n.stream, name, p, err, moving, out)
+}
+
+// OpendirHandle lists the records visible when the listing starts. Names
+// are made as the kernel reads them, so a listing of millions costs no
+// memory per record.
+func (n *seqDir) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	count, err := n.stream.s.Count()
+	if err != nil {
+		return nil, 0, n.stream.m.errno(err, n.stream.where(store.SeqDir))
+	}
+	return &seqListing{count: count}, 0, 0
+}
+
+type seqListing struct {
+	next, count int64
+}
+
+// seqInoBase keeps the inode numbers shown in a listing apart from real
+// ones; glibc skips entries whose inode number is 0.
+const seqInoBase = 1 << 48
+
+func (l *seqListing) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if l.next >= l.count {
+		return nil, 0
+	}
+	i := l.next
+	l.next++
+	return &fuse.DirEntry{Name: strconv.FormatInt(i, 10), Mode: fuse.S_IFREG, Ino: seqInoBase + uint64(i), Off: uint64(l.next)}, 0
+}
+
+func (l *seqListing) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	l.next = int64(off)
+	return 0
+}
+
+func (l *seqListing) Releasedir(ctx context.Context, releaseFlags uint32) {}
+
+// indexDir is index/: a folder per index.
+type indexDir struct {
+	fs.Inode
+	stream *streamNode
+}
+
+func (n *indexDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return dirAttr(out)
+}
+
+func (n *indexDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	return dirList(n.stream.s.Indices(), fuse.S_IFDIR), 0
+}
+
+func (n *indexDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	if _, err := n.stream.s.IndexNumber(name); err != nil {
+		return nil, syscall.ENOENT
+	}
+	out.Mode = fuse.S_IFDIR | 0o555
+	out.SetEntryTimeout(stableTimeout)
+	out.SetAttrTimeout(stableTimeout)
+	return n.NewInode(ctx, &indexRangeDir{stream: n.stream, index: name}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
+}
+
+// indexRangeDir is index/NAME/: ranges of values, looked up by name.
+type indexRangeDir struct {
+	fs.Inode
+	stream *streamNode
+	index  string
+}
+
+func (n *indexRangeDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return dirAttr(out)
+}
+
+func (n *indexRangeDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	return fs.NewListDirStream(nil), 0
+}
+
+func (n *indexRangeDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	p, err := store.ParseIndexRange(n.index, name, time.Now())
+	// Times relative to now move; integers stay.
+	moving := n.index == store.TimeIndex && !store.IsIntegerRange(name)
+	return lookupView(ctx, n.EmbeddedInode(), n.stream, name, p, err, moving, out)
+}
+
+// tagDir is tag/: a file per tag.
+type tagDir struct {
+	fs.Inode
+	stream *streamNode
+}
+
+func (n *tagDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return dirAttr(out)
+}
+
+func (n *tagDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	tags, err := n.stream.s.Tags()
+	if err != nil {
+		return nil, n.stream.m.errno(err, n.stream.where(store.TagDir))
+	}
+	return dirList(tags, fuse.S_IFREG), 0
+}
+
+func (n *tagDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	p, err := store.ParsePath(store.TagDir + "/" + name)
+	return lookupView(ctx, n.EmbeddedInode(), n.stream, name, p, err, false, out)
+}
+
+// queryDir is query/: tag queries, looked up by name, never listed.
+type queryDir struct {
+	fs.Inode
+	stream *streamNode
+}
+
+func (n *queryDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return dirAttr(out)
+}
+
+func (n *queryDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	return fs.NewListDirStream(nil), 0
+}
+
+func (n *queryDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	p, err := store.ParsePath(store.QueryDir + "/" + name)
+	return lookupView(ctx, n.EmbeddedInode(), n.stream, name, p, err, false, out)
+}
+
+func dirList(names []string, mode uint32) fs.DirStream {
+	list := make([]fuse.DirEntry, len(names))
+	for i, name := range names {
+		list[i] = fuse.DirEntry{Name: name, Mode: mode}
+	}
+	return fs.NewListDirStream(list)
+}
+
+// followFile is follow: endless, from the end of the stream at open.
+type followFile struct {
+	fs.Inode
+	stream *streamNode
+}
+
+func (n *followFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = fuse.S_IFREG | 0o444
+	out.SetTimeout(growingTimeout)
+	return 0
+}
+
+func (n *followFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	f, err := n.stream.s.Follow()
+	if err != nil {
+		return nil, 0, n.stream.m.errno(err, n.stream.where(store.FollowFile))
+	}
+	// Direct I/O: reads reach the follower whatever the size says, and a
+	// short read is passed on as it is.
+	return &followHandle{f: f, stream: n.stream}, fuse.FOPEN_DIRECT_IO, 0
+}
+
+type followHandle struct {
+	f      *store.Follower
+	stream *streamNode
+}
+
+// Read waits for the next records; an interrupt (Ctrl-C) ends the wait.
+func (h *followHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	k, err := h.f.Read(ctx, dest)
+	if err != nil {
+		return nil, h.stream.m.errno(err, h.stream.where(store.FollowFile))
+	}
+	return fuse.ReadResultData(dest[:k]), 0
+}

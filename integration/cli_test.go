@@ -1,0 +1,134 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCLIAppendReadInfoCheck(t *testing.T) {
+	live := t.TempDir()
+	got := run(t, "a\nb\nc", "append", "--live", live, "--lines", "--tag", "x", "app/ev")
+	if got != `{"first":0,"count":3}`+"\n" {
+		t.Fatalf("append --lines: %q", got)
+	}
+	got = run(t, "one record\nwith two lines\n", "append", "--live", live, "--sync", "always", "app/ev")
+	if got != `{"first":3,"count":1}`+"\n" {
+		t.Fatalf("append: %q", got)
+	}
+	ev := filepath.Join(live, "app", "ev")
+	if got := run(t, "", "read", ev); got != "a\nb\ncone record\nwith two lines\n" {
+		t.Errorf("read: %q", got)
+	}
+	if got := run(t, "", "read", "--live", live, "-r", "1:2", "app/ev"); got != "b\nc" {
+		t.Errorf("read -r 1:2: %q", got)
+	}
+	if got := run(t, "", "read", "-r", "_1", ev); got != "one record\nwith two lines\n" {
+		t.Errorf("read -r _1: %q", got)
+	}
+	framed := run(t, "", "read", "--framed", "-r", ":1", ev)
+	want := append(binary.LittleEndian.AppendUint64(nil, 2), "a\n"...)
+	want = append(binary.LittleEndian.AppendUint64(want, 2), "b\n"...)
+	if framed != string(want) {
+		t.Errorf("read --framed: %q", framed)
+	}
+	if got := run(t, "", "read", "--index", "time", "-r", "-1h:", ev); !strings.HasPrefix(got, "a\nb\n") {
+		t.Errorf("read --index time -r -1h: %q", got)
+	}
+	var st struct {
+		Records int64 `json:"records"`
+		Tags    []struct {
+			Name    string `json:"name"`
+			Records int64  `json:"records"`
+		} `json:"tags"`
+	}
+	if err := json.Unmarshal([]byte(run(t, "", "info", "--json", ev)), &st); err != nil || st.Records != 4 || len(st.Tags) != 1 || st.Tags[0].Records != 3 {
+		t.Errorf("info --json: %+v, %v", st, err)
+	}
+	if got := run(t, "", "info", ev); !strings.Contains(got, "records     4") {
+		t.Errorf("info: %q", got)
+	}
+	if got := run(t, "", "check", ev); !strings.HasPrefix(got, "ok: ") {
+		t.Errorf("check: %q", got)
+	}
+	run(t, "", "append", "--live", live, "--index", "n=5", "nums")
+	run(t, "", "append", "--live", live, "--index", "n=7", "--index", "time=2026-11-22T10:00:00Z", "nums")
+	if got := run(t, "", "read", "--live", live, "--index", "n", "-r", "6:", "nums"); got != "" {
+		t.Errorf("empty record with n=7: %q", got)
+	}
+}
+
+// Each error a user can meet is one line naming what and where, with a
+// documented exit code.
+func TestCLIErrors(t *testing.T) {
+	live := t.TempDir()
+	run(t, "x", "append", "--live", live, "--index", "n=5", "s")
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"append", "--live", live, "a/../b"}, 2, `stream name "a/../b"`},
+		{[]string{"append", "--live", live, "--tag", "a b", "s"}, 2, `tag "a b"`},
+		{[]string{"append", "--live", live, "--index", "n=4", "s"}, 2, "index n value 4 is less than the previous 5"},
+		{[]string{"append", "--live", live, "s"}, 2, "give --index n=V"},
+		{[]string{"append", "--live", live, "--index", "m=1", "--index", "n=6", "s"}, 2, "has no index m"},
+		{[]string{"append", "--live", live, "--index", "n=x", "s"}, 2, `value "x" is not an integer`},
+		{[]string{"append", "s"}, 2, "needs --live"},
+		{[]string{"read", filepath.Join(live, "nope")}, 3, "no such stream"},
+		{[]string{"read", "-r", "5:2", filepath.Join(live, "s")}, 2, "start after end"},
+		{[]string{"read", "-r", "9", filepath.Join(live, "s")}, 3, "not found"},
+		{[]string{"read", "--index", "zz", "-r", "1:", filepath.Join(live, "s")}, 3, `index "zz"`},
+	}
+	for _, c := range cases {
+		cmd := exec.Command(franzfs, c.args...)
+		cmd.Stdin = strings.NewReader("")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != c.code {
+			t.Errorf("%v: %v, want exit %d: %s", c.args, err, c.code, stderr.String())
+			continue
+		}
+		msg := stderr.String()
+		if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, c.msg) {
+			t.Errorf("%v: message %q, want one line with %q", c.args, msg, c.msg)
+		}
+	}
+	// A second writer is refused while the first holds the stream.
+	w := newEvents(t, filepath.Join(live, "locked"), 1)
+	defer w.Close()
+	cmd := exec.Command(franzfs, "append", "--live", live, "--index", "time=1", "locked")
+	cmd.Stdin = strings.NewReader("x")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 5 || !strings.Contains(string(out), "locked by another writer (pid ") {
+		t.Errorf("second writer: %v: %s", err, out)
+	}
+}
+
+func TestCLIReadFollow(t *testing.T) {
+	live := t.TempDir()
+	w := newEvents(t, filepath.Join(live, "ev"), 2)
+	cmd := exec.Command(franzfs, "read", "--follow", "-r", "1:", filepath.Join(live, "ev"))
+	var out syncBuffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	writeEvents(t, w, 2, 4)
+	waitFor(t, "followed records", 5*time.Second, func() bool { return out.String() == events(1, 2, 3) })
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("read --follow on Ctrl-C: %v", err)
+	}
+}

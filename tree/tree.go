@@ -1,0 +1,215 @@
+// Package tree finds streams: it shows a live root directory, and archive
+// images through the sources they provide, as one tree of folders and
+// streams (SPEC section 2: a directory holding an offsets file is a stream,
+// other directories are folders, and an archive wins over a live name).
+//
+// It knows nothing of FUSE or HTTP: the mount and the daemon both browse
+// streams through it.
+package tree
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/franzfs/franzfs/store"
+)
+
+// Kind is what a path in the tree names.
+type Kind int
+
+const (
+	Missing Kind = iota
+	Folder
+	Stream
+)
+
+// An Entry is a child of a folder.
+type Entry struct {
+	Name string
+	Kind Kind
+}
+
+// A Source is one tree of folders and streams over an fs.FS.
+type Source struct {
+	FS fs.FS
+	// Open opens the stream at a path of FS ("." for the root).
+	Open func(p string) (*store.Stream, error)
+}
+
+// LiveSource is the live root directory dir.
+func LiveSource(dir string) Source {
+	return Source{
+		FS:   os.DirFS(dir),
+		Open: func(p string) (*store.Stream, error) { return store.OpenDir(filepath.Join(dir, filepath.FromSlash(p))) },
+	}
+}
+
+// Kind reports what p names in the source.
+func (s Source) Kind(p string) (Kind, error) {
+	fi, err := fs.Stat(s.FS, p)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
+		return Missing, nil
+	}
+	if err != nil {
+		return Missing, err
+	}
+	if !fi.IsDir() {
+		return Missing, nil
+	}
+	if fi, err := fs.Stat(s.FS, path.Join(p, store.OffsetsFile)); err == nil && fi.Mode().IsRegular() {
+		return Stream, nil
+	}
+	return Folder, nil
+}
+
+// List returns the folders and streams in folder p, sorted.
+func (s Source) List(p string) ([]Entry, error) {
+	dirents, err := fs.ReadDir(s.FS, p)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, d := range dirents {
+		if !d.IsDir() || validName(d.Name()) != nil {
+			continue
+		}
+		k, err := s.Kind(path.Join(p, d.Name()))
+		if err != nil || k == Missing {
+			continue
+		}
+		out = append(out, Entry{d.Name(), k})
+	}
+	return out, nil
+}
+
+// Images lists and opens archive images: each one is a source whose root
+// appears in the tree under the image's name.
+type Images interface {
+	Names() ([]string, error)
+	Source(name string) (Source, bool, error)
+}
+
+// Tree is the union of a live root and archive images.
+type Tree struct {
+	live   *Source
+	images Images
+}
+
+// New returns the tree of the live root (if not "") and the images (if not nil).
+func New(live string, images Images) *Tree {
+	t := &Tree{images: images}
+	if live != "" {
+		src := LiveSource(live)
+		t.live = &src
+	}
+	return t
+}
+
+// validName applies the stream name rule to one component.
+func validName(name string) error {
+	if strings.Contains(name, "/") {
+		return fmt.Errorf("%w: %q", store.ErrBadName, name)
+	}
+	return store.ValidStreamName(name)
+}
+
+// resolve finds the source that serves p and the path within it.
+func (t *Tree) resolve(p string) (Source, string, bool, error) {
+	if p != "." {
+		if err := store.ValidStreamName(p); err != nil {
+			return Source{}, "", false, err
+		}
+	}
+	if t.images != nil && p != "." {
+		first, rest, _ := strings.Cut(p, "/")
+		src, ok, err := t.images.Source(first)
+		if err != nil {
+			return Source{}, "", false, err
+		}
+		if ok {
+			if rest == "" {
+				rest = "."
+			}
+			return src, rest, true, nil
+		}
+	}
+	if t.live == nil {
+		return Source{}, "", false, nil
+	}
+	return *t.live, p, true, nil
+}
+
+// Kind reports what p names; "." is the root, always a folder.
+func (t *Tree) Kind(p string) (Kind, error) {
+	if p == "." {
+		return Folder, nil
+	}
+	src, sp, ok, err := t.resolve(p)
+	if err != nil || !ok {
+		return Missing, ignoreBadName(err)
+	}
+	return src.Kind(sp)
+}
+
+// List returns the folders and streams in folder p.
+func (t *Tree) List(p string) ([]Entry, error) {
+	if p != "." {
+		src, sp, ok, err := t.resolve(p)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("folder %s: %w", p, store.ErrNotFound)
+		}
+		return src.List(sp)
+	}
+	var out []Entry
+	if t.live != nil {
+		var err error
+		if out, err = t.live.List("."); err != nil {
+			return nil, err
+		}
+	}
+	if t.images != nil {
+		names, err := t.images.Names()
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			k, err := t.Kind(name)
+			if err != nil || k == Missing {
+				continue
+			}
+			// The archive wins over a live stream of the same name.
+			out = slices.DeleteFunc(out, func(e Entry) bool { return e.Name == name })
+			out = append(out, Entry{name, k})
+		}
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Open opens the stream at p.
+func (t *Tree) Open(p string) (*store.Stream, error) {
+	src, sp, ok, err := t.resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("stream %s: %w", p, store.ErrNotFound)
+	}
+	return src.Open(sp)
+}
+
+func ignoreBadName(err error) error {
+	if errors.Is(err, store.ErrBadName) {
+		return nil
+	}
+	return err
+}
