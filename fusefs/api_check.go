@@ -44,5 +44,9 @@ var (
 	_ = (fs.NodeLookuper)((*queryDir)(nil))
 
 	_ = (fs.NodeOpener)((*followFile)(nil))
+	_ = (fs.NodeFlusher)((*rawFile)(nil))
+	_ = (fs.NodeFlusher)((*viewFile)(nil))
+	_ = (fs.NodeFlusher)((*statFile)(nil))
+	_ = (fs.NodeFlusher)((*followFile)(nil))
 	_ = (fs.FileReader)((*followHandle)(nil))
 )

@@ -19,6 +19,7 @@ import (
 // kernel reads the backing file itself), else by reads of that file.
 type rawFile struct {
 	fs.Inode
+	noFlush
 	stream *streamNode
 	name   string
 }
@@ -109,6 +110,7 @@ func (h *readerHandle) Release(ctx context.Context) syscall.Errno {
 // statFile is stat.json: the stream's figures, as of the open.
 type statFile struct {
 	fs.Inode
+	noFlush
 	stream *streamNode
 }
 
@@ -158,3 +160,10 @@ func (h *bytesHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
+
+// noFlush answers the first FLUSH with ENOSYS, after which the kernel sends
+// none: a read-only mount has nothing to flush, and it saves a round trip
+// on every close.
+type noFlush struct{}
+
+func (noFlush) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno { return syscall.ENOSYS }

@@ -2,6 +2,7 @@ package fusefs
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 // grows, so the kernel may keep its pages; a size change makes it drop them.
 type viewFile struct {
 	fs.Inode
+	noFlush
 	stream *streamNode
 	name   string
 	v      store.View
@@ -42,6 +44,16 @@ func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 }
 
 func (n *viewFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if loc, ok := n.v.(store.Locator); ok {
+		file, pos, k, err := loc.Locate(off, len(dest))
+		if err != nil {
+			return nil, n.stream.m.errno(err, n.stream.where(n.name))
+		}
+		if osf, ok := file.(*os.File); ok {
+			// The kernel splices the bytes from payloads to the reader.
+			return fuse.ReadResultFd(osf.Fd(), pos, k), 0
+		}
+	}
 	k, err := n.v.ReadAt(dest, off)
 	if err != nil && !isEOF(err) {
 		return nil, n.stream.m.errno(err, n.stream.where(n.name))
@@ -224,6 +236,7 @@ func dirList(names []string, mode uint32) fs.DirStream {
 // followFile is follow: endless, from the end of the stream at open.
 type followFile struct {
 	fs.Inode
+	noFlush
 	stream *streamNode
 }
 

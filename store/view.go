@@ -199,16 +199,40 @@ func (v *rangeView) Final() bool {
 }
 
 func (v *rangeView) ReadAt(p []byte, off int64) (int, error) {
-	v.mu.Lock()
-	if v.ext.start+off+int64(len(p)) > v.ext.stop {
-		if err := v.refresh(); err != nil {
-			v.mu.Unlock()
-			return 0, err
-		}
+	start, stop, err := v.span(off, len(p))
+	if err != nil {
+		return 0, err
 	}
-	start, stop := v.ext.start, v.ext.stop
-	v.mu.Unlock()
 	return readSpan(v.s, p, start+off, stop)
+}
+
+// span returns the view's span in payloads, refreshed if a read of n
+// bytes at off reaches past what is known.
+func (v *rangeView) span(off int64, n int) (start, stop int64, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ext.start+off+int64(n) > v.ext.stop {
+		err = v.refresh()
+	}
+	return v.ext.start, v.ext.stop, err
+}
+
+// A Locator is a view whose bytes lie in one stretch of payloads. It says
+// where, so that an adapter can have the kernel move them (splice) without
+// reading them itself.
+type Locator interface {
+	// Locate returns the payloads file and the position and length there
+	// of up to n bytes of the view at off; length 0 is the end.
+	Locate(off int64, n int) (f File, pos int64, length int, err error)
+}
+
+func (v *rangeView) Locate(off int64, n int) (File, int64, int, error) {
+	start, stop, err := v.span(off, n)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	pos := start + off
+	return v.s.payloads, pos, int(max(0, min(int64(n), stop-pos))), nil
 }
 
 // readSpan reads payloads at pos, not past stop.
