@@ -238,7 +238,7 @@ func TestMountStreamsComeAndGo(t *testing.T) {
 
 	newEvents(t, filepath.Join(live, "app", "new"), 3)
 	newEvents(t, filepath.Join(live, "other", "deep", "s"), 1)
-	if got := sh(t, "ls " + m.path("app") + " " + m.path("other", "deep")); !strings.Contains(got, "new\n") || !strings.Contains(got, "s\n") {
+	if got := sh(t, "ls "+m.path("app")+" "+m.path("other", "deep")); !strings.Contains(got, "new\n") || !strings.Contains(got, "s\n") {
 		t.Fatalf("new streams not listed: %q", got)
 	}
 	if got := sh(t, "cat "+m.path("app", "new", "seq", "2")); got != events(2) {
