@@ -2,8 +2,19 @@
 # Runs every test: vet, then the unit, crash, fuzz-seed and integration
 # tests with the race detector. Integration tests mount for real where
 # /dev/fuse exists (FRANZFS_REQUIRE_FUSE=1 makes its absence a failure).
+# As root on Debian, it first installs the tools the tests use if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
+
+if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+	for tool in fusermount3:fuse3 mksquashfs:squashfs-tools squashfuse:squashfuse; do
+		if ! command -v "${tool%%:*}" >/dev/null; then
+			apt-get update -qq
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 squashfs-tools squashfuse >/dev/null
+			break
+		fi
+	done
+fi
 go vet ./...
 go test -race -timeout 30m ./...
