@@ -253,22 +253,33 @@ func (w *Writer) AppendBatch(recs []Record) (int64, error) {
 		return first, err
 	}
 	n := len(w.indices)
-	last := append(w.lastScratch[:0], w.last...)
 	values := w.scratch[:0]
-	defer func() { w.scratch, w.lastScratch = values, last }()
+	defer func() { w.scratch = values }()
+	last := w.last
 	for k := range recs {
 		var err error
 		if values, err = w.check(&recs[k], last, values); err != nil {
 			w.mu.Unlock()
 			return first, fmt.Errorf("stream %s: record %d: %w", w.dir, first+int64(k), err)
 		}
-		copy(last, values[k*n:])
+		last = values[k*n:]
 	}
+	w.grow(recs)
 	for k := range recs {
 		w.buffer(&recs[k], values[k*n:(k+1)*n])
 	}
 	copy(w.last, last)
 	return first, w.flushIfFull()
+}
+
+// grow makes room in the buffers for recs at once, not per record.
+func (w *Writer) grow(recs []Record) {
+	size := 0
+	for k := range recs {
+		size += len(recs[k].Payload)
+	}
+	w.pbuf = slices.Grow(w.pbuf, size)
+	w.obuf = slices.Grow(w.obuf, len(recs)*int(w.width))
 }
 
 // flushIfFull writes the buffers once they hold Buffer bytes, and unlocks mu.
@@ -325,6 +336,10 @@ func (w *Writer) buffer(rec *Record, values []int64) {
 	w.obuf = appendWord(w.obuf, w.end+int64(len(w.pbuf)))
 	for _, v := range values {
 		w.obuf = appendWord(w.obuf, v)
+	}
+	if len(rec.Tags) == 0 {
+		w.pending++
+		return
 	}
 	for i, tag := range rec.Tags {
 		if slices.Contains(rec.Tags[:i], tag) {
