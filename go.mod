@@ -9,4 +9,15 @@ require (
 
 require github.com/urfave/cli/v3 v3.14.0
 
-require github.com/hanwen/go-fuse/v2 v2.12.1
+require (
+	github.com/diskfs/go-diskfs v1.9.4
+	github.com/hanwen/go-fuse/v2 v2.12.1
+	github.com/klauspost/compress v1.20.3
+	github.com/pierrec/lz4/v4 v4.1.33
+	github.com/ulikunitz/xz v0.5.17
+)
+
+require (
+	github.com/anchore/go-lzo v0.1.0 // indirect
+	github.com/pkg/xattr v0.4.12 // indirect
+)

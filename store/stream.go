@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -353,14 +354,57 @@ func (s *Stream) Bytes() (int64, error) {
 	return s.end(n - 1)
 }
 
-// File opens one of the stream's own files (payloads, offsets, indices) as
-// stored, so that the mount can serve them byte for byte.
+// File opens one of the stream's own files (payloads, offsets, indices,
+// tags/T) as stored, so that the mount can serve them byte for byte.
 func (s *Stream) File(name string) (File, error) {
-	switch name {
-	case PayloadsFile, OffsetsFile, IndicesFile:
-		return s.openFile(name)
+	switch tag, isTag := strings.CutPrefix(name, TagsDir+"/"); {
+	case name == PayloadsFile, name == OffsetsFile, name == IndicesFile:
+	case isTag && ValidTag(tag) == nil:
+	default:
+		return nil, fmt.Errorf("stream %s: file %q: %w", s.name, name, ErrNotFound)
 	}
-	return nil, fmt.Errorf("stream %s: file %q: %w", s.name, name, ErrNotFound)
+	return s.openFile(name)
+}
+
+// A FileExtent is the part of a stream file that a snapshot holds.
+type FileExtent struct {
+	Name string // payloads, offsets, indices, tags/T
+	Size int64
+}
+
+// Snapshot returns, as of one record boundary, how much of each of the
+// stream's files holds its records: copying those prefixes gives a stream
+// of exactly those records, whatever the writer does meanwhile.
+func (s *Stream) Snapshot() (records int64, files []FileExtent, err error) {
+	if records, err = s.Count(); err != nil {
+		return 0, nil, err
+	}
+	bytes, err := s.end(records - 1)
+	if err != nil {
+		return 0, nil, err
+	}
+	indices, err := s.File(IndicesFile)
+	if err != nil {
+		return 0, nil, err
+	}
+	isize, err := size(indices)
+	indices.Close()
+	if err != nil {
+		return 0, nil, err
+	}
+	files = []FileExtent{{IndicesFile, isize}, {PayloadsFile, bytes}, {OffsetsFile, records * s.width}}
+	tags, err := s.Tags()
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, tag := range tags {
+		n, err := s.tagCountBelow(tag, records)
+		if err != nil {
+			return 0, nil, err
+		}
+		files = append(files, FileExtent{tagPath(tag), n * wordSize})
+	}
+	return records, files, nil
 }
 
 // Current reports whether the stream's directory still holds the files it

@@ -58,21 +58,25 @@ func (s *Stream) tagFile(tag string) (File, error) {
 
 // TagCount returns how many visible records carry tag.
 func (s *Stream) TagCount(tag string) (int64, error) {
-	it, err := s.postings(tag)
-	if err != nil {
-		return 0, err
-	}
 	count, err := s.Count()
 	if err != nil {
 		return 0, err
 	}
-	it.limit = count
+	return s.tagCountBelow(tag, count)
+}
+
+// tagCountBelow returns how many of the first records records carry tag.
+// Postings at or past the visible count belong to records not yet
+// committed (the writer writes postings before offsets).
+func (s *Stream) tagCountBelow(tag string, records int64) (int64, error) {
+	it, err := s.postings(tag)
+	if err != nil {
+		return 0, err
+	}
 	if err := it.refresh(); err != nil {
 		return 0, err
 	}
-	// Postings at or past the visible count belong to records not yet
-	// committed (the writer writes postings before offsets).
-	return it.searchFile(0, it.n, count)
+	return it.searchFile(0, it.n, records)
 }
 
 // postingsChunk is how many postings one read brings in.

@@ -1,0 +1,110 @@
+package squash
+
+import (
+	"bytes"
+	"compress/zlib"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+	"github.com/ulikunitz/xz"
+)
+
+// Compression ids of the squashfs superblock.
+const (
+	compGzip = 1
+	compLzma = 2
+	compLzo  = 3
+	compXz   = 4
+	compLz4  = 5
+	compZstd = 6
+)
+
+var compNames = map[uint16]string{compGzip: "gzip", compLzma: "lzma", compLzo: "lzo", compXz: "xz", compLz4: "lz4", compZstd: "zstd"}
+
+// A decompressor inflates one block into dst, which has the capacity the
+// block may need; it returns the bytes it wrote.
+type decompressor func(dst, src []byte) ([]byte, error)
+
+func newDecompressor(id uint16) (decompressor, error) {
+	switch id {
+	case compGzip:
+		return inflateZlib, nil
+	case compXz:
+		return inflateXz, nil
+	case compZstd:
+		return inflateZstd, nil
+	case compLz4:
+		return inflateLz4, nil
+	case compLzo, compLzma:
+		return nil, fmt.Errorf("%w: %s compression is not supported (use gzip, xz, zstd or lz4)", ErrUnsupported, compNames[id])
+	}
+	return nil, fmt.Errorf("%w: unknown compression id %d", ErrCorrupt, id)
+}
+
+var zlibReaders sync.Pool
+
+func inflateZlib(dst, src []byte) ([]byte, error) {
+	var zr io.ReadCloser
+	var err error
+	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		err = r.(zlib.Resetter).Reset(bytes.NewReader(src), nil)
+		zr = r
+	} else {
+		zr, err = zlib.NewReader(bytes.NewReader(src))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer zlibReaders.Put(zr)
+	return readFull(dst, zr)
+}
+
+// readFull reads r to its end into dst's capacity, and fails if more is left.
+func readFull(dst []byte, r io.Reader) ([]byte, error) {
+	dst = dst[:cap(dst)]
+	n, err := io.ReadFull(r, dst)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return dst[:n], nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var one [1]byte
+	if k, _ := r.Read(one[:]); k > 0 {
+		return nil, fmt.Errorf("block inflates past %d bytes", len(dst))
+	}
+	return dst[:n], nil
+}
+
+func inflateXz(dst, src []byte) ([]byte, error) {
+	r, err := xz.NewReader(bytes.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	return readFull(dst, r)
+}
+
+var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
+
+func inflateZstd(dst, src []byte) ([]byte, error) {
+	out, err := zstdDecoder.DecodeAll(src, dst[:0])
+	if err != nil {
+		return nil, err
+	}
+	if len(out) > cap(dst) {
+		return nil, fmt.Errorf("block inflates past %d bytes", cap(dst))
+	}
+	return out, nil
+}
+
+// inflateLz4 reads squashfs's lz4: raw lz4 blocks, not lz4 frames.
+func inflateLz4(dst, src []byte) ([]byte, error) {
+	n, err := lz4.UncompressBlock(src, dst[:cap(dst)])
+	if err != nil {
+		return nil, err
+	}
+	return dst[:n], nil
+}

@@ -1,0 +1,307 @@
+package squash
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+var (
+	_ fs.FS        = (*Image)(nil)
+	_ fs.ReadDirFS = (*Image)(nil)
+	_ fs.StatFS    = (*Image)(nil)
+	_ io.ReaderAt  = (*File)(nil)
+)
+
+// lookup walks name from the root.
+func (img *Image) lookup(op, name string) (*inode, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	in, err := img.inode(img.sb.rootInode)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	if name == "." {
+		return in, nil
+	}
+	for comp := range strings.SplitSeq(name, "/") {
+		if !in.isDir() {
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+		}
+		entries, err := img.listing(in)
+		if err != nil {
+			return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		}
+		found := false
+		for _, e := range entries {
+			if e.name == comp {
+				if in, err = img.inode(e.ref); err != nil {
+					return nil, &fs.PathError{Op: op, Path: name, Err: err}
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+		}
+	}
+	return in, nil
+}
+
+// Open opens a file or directory of the image.
+func (img *Image) Open(name string) (fs.File, error) {
+	in, err := img.lookup("open", name)
+	if err != nil {
+		return nil, err
+	}
+	info := fileInfo{name: path.Base(name), in: in}
+	if in.isDir() {
+		return &dir{img: img, info: info}, nil
+	}
+	return img.newFile(info)
+}
+
+// Stat describes a file or directory of the image.
+func (img *Image) Stat(name string) (fs.FileInfo, error) {
+	in, err := img.lookup("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	return fileInfo{name: path.Base(name), in: in}, nil
+}
+
+// ReadDir lists a directory of the image, sorted by name (as stored).
+func (img *Image) ReadDir(name string) ([]fs.DirEntry, error) {
+	in, err := img.lookup("readdir", name)
+	if err != nil {
+		return nil, err
+	}
+	if !in.isDir() {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+	}
+	entries, err := img.listing(in)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	out := make([]fs.DirEntry, 0, len(entries))
+	for _, e := range entries {
+		child, err := img.inode(e.ref)
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+		}
+		out = append(out, fs.FileInfoToDirEntry(fileInfo{name: e.name, in: child}))
+	}
+	return out, nil
+}
+
+type fileInfo struct {
+	name string
+	in   *inode
+}
+
+func (fi fileInfo) Name() string       { return fi.name }
+func (fi fileInfo) Size() int64        { return int64(fi.in.size) }
+func (fi fileInfo) Mode() fs.FileMode  { return fi.in.mode }
+func (fi fileInfo) ModTime() time.Time { return fi.in.mtime }
+func (fi fileInfo) IsDir() bool        { return fi.in.isDir() }
+func (fi fileInfo) Sys() any           { return nil }
+
+type dir struct {
+	img  *Image
+	info fileInfo
+	list []fs.DirEntry
+	read bool
+}
+
+func (d *dir) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *dir) Close() error               { return nil }
+func (d *dir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: errors.New("is a directory")}
+}
+
+func (d *dir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if !d.read {
+		entries, err := d.img.listing(d.info.in)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			child, err := d.img.inode(e.ref)
+			if err != nil {
+				return nil, err
+			}
+			d.list = append(d.list, fs.FileInfoToDirEntry(fileInfo{name: e.name, in: child}))
+		}
+		d.read = true
+	}
+	if n <= 0 {
+		out := d.list
+		d.list = nil
+		return out, nil
+	}
+	if len(d.list) == 0 {
+		return nil, io.EOF
+	}
+	k := min(n, len(d.list))
+	out := d.list[:k]
+	d.list = d.list[k:]
+	return out, nil
+}
+
+// File is a regular file of an image. ReadAt is safe for concurrent use;
+// Read, like os.File's, keeps one offset.
+type File struct {
+	img    *Image
+	info   fileInfo
+	starts []uint64 // disk position of each data block
+	offset int64
+	last   atomic.Int64 // the last block read, to detect reading in order
+}
+
+func (img *Image) newFile(info fileInfo) (*File, error) {
+	in := info.in
+	f := &File{img: img, info: info, starts: make([]uint64, len(in.blockSizes))}
+	pos := in.blocksAt
+	for i, sz := range in.blockSizes {
+		f.starts[i] = pos
+		pos += uint64(sz &^ blockUncompMsk)
+	}
+	if pos > img.sb.bytesUsed {
+		return nil, img.corrupt("file %s: data blocks run to %d, past the image end", info.name, pos)
+	}
+	f.last.Store(-2)
+	return f, nil
+}
+
+func (f *File) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *File) Close() error               { return nil }
+
+func (f *File) Read(p []byte) (int, error) {
+	n, err := f.ReadAt(p, f.offset)
+	f.offset += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+// ReadAt reads len(p) bytes at off, decompressing only the blocks they lie in.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	size := int64(f.info.in.size)
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	if off >= size {
+		return 0, io.EOF
+	}
+	want := len(p)
+	p = p[:min(int64(len(p)), size-off)]
+	bs := int64(f.img.sb.blockSize)
+	n := 0
+	for n < len(p) {
+		at := off + int64(n)
+		i := at / bs
+		block, err := f.block(int(i))
+		if err != nil {
+			return n, err
+		}
+		within := at - i*bs
+		if within >= int64(len(block)) {
+			return n, f.img.corrupt("file %s: block %d holds %d bytes, not %d", f.info.name, i, len(block), within+1)
+		}
+		n += copy(p[n:], block[within:])
+	}
+	if n < want {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// block returns block i of the file, the last one possibly a fragment.
+func (f *File) block(i int) ([]byte, error) {
+	in := f.info.in
+	bs := uint64(f.img.sb.blockSize)
+	if i < len(in.blockSizes) {
+		// The full length of block i, shorter for the last.
+		length := min(bs, in.size-uint64(i)*bs)
+		if prev := f.last.Swap(int64(i)); prev == int64(i-1) {
+			f.readAhead(i + 1)
+		}
+		return f.img.dataBlock(f.starts[i], in.blockSizes[i], int(length))
+	}
+	if in.fragIndex == noFragment {
+		return nil, f.img.corrupt("file %s: no block %d", f.info.name, i)
+	}
+	frag := f.img.frags[in.fragIndex]
+	data, err := f.img.dataBlock(frag.start, frag.size, int(bs))
+	if err != nil {
+		return nil, err
+	}
+	tail := in.size % bs
+	if uint64(in.fragOffset)+tail > uint64(len(data)) {
+		return nil, f.img.corrupt("file %s: fragment %d too short", f.info.name, in.fragIndex)
+	}
+	return data[in.fragOffset : uint64(in.fragOffset)+tail], nil
+}
+
+// readAheadBlocks is how far ahead of a reader in order blocks are
+// decompressed, on other cores.
+const readAheadBlocks = 4
+
+var readAheadSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func (f *File) readAhead(from int) {
+	in := f.info.in
+	for i := from; i < min(from+readAheadBlocks, len(in.blockSizes)); i++ {
+		pos, sz := f.starts[i], in.blockSizes[i]
+		if sz&blockUncompMsk != 0 || sz == 0 || f.img.cache.has(pos) {
+			continue
+		}
+		select {
+		case readAheadSlots <- struct{}{}:
+		default:
+			return // every core busy: the reader will decompress it itself
+		}
+		length := int(min(uint64(f.img.sb.blockSize), in.size-uint64(i)*uint64(f.img.sb.blockSize)))
+		go func() {
+			defer func() { <-readAheadSlots }()
+			f.img.dataBlock(pos, sz, length)
+		}()
+	}
+}
+
+// dataBlock returns the data block or fragment block at pos, whose size
+// field is sz, decompressed to length bytes (at most, for fragments).
+func (img *Image) dataBlock(pos uint64, sz uint32, length int) ([]byte, error) {
+	disk := sz &^ blockUncompMsk
+	if disk == 0 {
+		return make([]byte, length), nil // sparse
+	}
+	if disk > maxBlockSize {
+		return nil, img.corrupt("block at %d claims %d bytes", pos, disk)
+	}
+	return img.cache.data(pos, func() ([]byte, error) {
+		raw := make([]byte, disk)
+		if err := img.readAt(raw, pos); err != nil {
+			return nil, err
+		}
+		if sz&blockUncompMsk != 0 {
+			return raw, nil
+		}
+		out, err := img.inflate(make([]byte, 0, img.sb.blockSize), raw)
+		if err != nil {
+			return nil, img.corrupt("data block at %d: %v", pos, err)
+		}
+		return out, nil
+	})
+}
+
+func (f *File) String() string { return fmt.Sprintf("%s:%s", f.img.name, f.info.name) }
