@@ -145,7 +145,6 @@ func write(out *os.File, plan []planned, total int64, comp squashfs.FinalizeOpti
 	return trim(out)
 }
 
-
 func copyInto(sq *squashfs.FileSystem, s *store.Stream, dst string, f store.FileExtent) error {
 	if dir := path.Dir(dst); dir != "." {
 		if err := sq.Mkdir(dir); err != nil {
