@@ -40,7 +40,17 @@ type Options struct {
 // ErrExists is returned when the image exists and Force is not set.
 var ErrExists = errors.New("image exists (use --force to replace it)")
 
-const blockSize = 128 << 10
+// imageBlockSize picks the block size for total bytes of content: 128 KiB,
+// or less for small archives, because go-diskfs gives each file's tail a
+// fragment block of its own, padded to a full block (and ignores its
+// NoFragments option): the padding is at most a block per file.
+func imageBlockSize(total int64) int64 {
+	bs := int64(4 << 10)
+	for bs < 128<<10 && bs*32 < total {
+		bs *= 2
+	}
+	return bs
+}
 
 // Archive writes the sources into a squashfs image at out, each as of one
 // record boundary, while their writers go on. It writes a temporary file
@@ -75,6 +85,9 @@ func Archive(out string, sources []Source, opts Options) (records []int64, err e
 		}
 	}()
 	err = write(tmp, plan, total, comp, opts.Progress)
+	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes it 0600
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -121,7 +134,7 @@ func snapshot(sources []Source) ([]planned, int64, error) {
 // write builds the image in go-diskfs's workspace and finalizes it into
 // out, then trims the file to the bytes the image uses.
 func write(out *os.File, plan []planned, total int64, comp squashfs.FinalizeOptions, progress func(int64, int64)) error {
-	sq, err := squashfs.Create(file.New(out, false), 0, 0, blockSize)
+	sq, err := squashfs.Create(file.New(out, false), 0, 0, imageBlockSize(total))
 	if err != nil {
 		return err
 	}

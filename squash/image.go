@@ -275,7 +275,7 @@ func (img *Image) readFragmentTable() error {
 	}
 	// An index of block positions, each block holding 512 entries of 16 bytes.
 	blocks := (n + 511) / 512
-	if blocks*8 > img.sb.bytesUsed {
+	if n*16 > img.sb.bytesUsed { // each entry takes 16 bytes of the image
 		return img.corrupt("%d fragments", n)
 	}
 	index := make([]byte, blocks*8)

@@ -183,7 +183,10 @@ func (t *Tree) List(p string) ([]Entry, error) {
 		}
 		for _, name := range names {
 			k, err := t.Kind(name)
-			if err != nil || k == Missing {
+			if err != nil {
+				k = Folder // listed, so that looking into it tells what is wrong
+			}
+			if k == Missing {
 				continue
 			}
 			// The archive wins over a live stream of the same name.

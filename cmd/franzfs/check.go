@@ -26,11 +26,11 @@ not problems. Exits 4 if there is a problem.`,
 }
 
 func runCheck(ctx context.Context, cmd *cli.Command) error {
-	s, err := openStream(cmd)
+	s, done, err := openStream(cmd)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer done()
 	r, err := s.Check()
 	if err != nil {
 		return err

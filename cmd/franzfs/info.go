@@ -30,11 +30,11 @@ and whether the stream is live or archived.`,
 }
 
 func runInfo(ctx context.Context, cmd *cli.Command) error {
-	s, err := openStream(cmd)
+	s, done, err := openStream(cmd)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer done()
 	st, err := s.Stat()
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/franzfs/franzfs/squash"
 	"github.com/franzfs/franzfs/store"
 )
 
@@ -23,7 +24,7 @@ const (
 	exitError    = 1 // anything else
 	exitUsage    = 2 // bad arguments or names
 	exitNotFound = 3 // no such stream, record, index or tag
-	exitCorrupt  = 4 // a damaged stream; check says what
+	exitCorrupt  = 4 // a damaged stream or image, or an image in a compression not read
 	exitLocked   = 5 // another writer holds the stream
 )
 
@@ -56,6 +57,7 @@ Start with:
 			infoCommand(),
 			checkCommand(),
 			mountCommand(),
+			archiveCommand(),
 		},
 	}
 }
@@ -69,7 +71,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return exitNotFound
-	case errors.Is(err, store.ErrCorrupt):
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, squash.ErrCorrupt), errors.Is(err, squash.ErrUnsupported):
 		return exitCorrupt
 	case errors.Is(err, store.ErrLocked):
 		return exitLocked

@@ -15,10 +15,12 @@ import (
 func mountCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "mount",
-		Usage:     "show every stream as a directory of files, read-only",
+		Usage:     "show every stream, live or archived, as a directory of files, read-only",
 		ArgsUsage: "MOUNTPOINT",
-		Description: `Mounts the streams under --live at MOUNTPOINT (FUSE) and serves them until
-Ctrl-C or SIGTERM, then unmounts. Each stream is a directory:
+		Description: `Mounts the streams under --live, and the archive images NAME.squashfs in
+--archive (each shown as NAME), at MOUNTPOINT (FUSE), and serves them until
+Ctrl-C or SIGTERM, then unmounts. Images are read in process. Where both have
+a name, the archive wins. Each stream is a directory:
 
    payloads offsets indices   the stream's own files, byte for byte
    seq/N  seq/A:B             record N (-1 the last); records A to B (either end open)
@@ -32,6 +34,7 @@ and --ready-file, if given, is created: a script can wait for either. A
 stale mount left at MOUNTPOINT by a killed franzfs is cleared first.`,
 		Flags: []cli.Flag{
 			liveFlag,
+			&cli.StringFlag{Name: "archive", Usage: "a `DIR` of archive images, each NAME.squashfs shown as NAME"},
 			&cli.StringFlag{Name: "ready-file", Usage: "create `FILE` once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
 		},
@@ -44,14 +47,20 @@ func runMount(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	live := cmd.String("live")
-	if live == "" {
-		return usageError("mount needs --live DIR")
+	live, archive := cmd.String("live"), cmd.String("archive")
+	if live == "" && archive == "" {
+		return usageError("mount needs --live DIR, --archive DIR or both")
 	}
-	if fi, err := os.Stat(live); err != nil || !fi.IsDir() {
-		return fmt.Errorf("live root %s is not a directory: %w", live, errNotDir(err))
+	var images tree.Images
+	for _, d := range []struct{ what, dir string }{{"live root", live}, {"archive directory", archive}} {
+		if fi, err := os.Stat(d.dir); d.dir != "" && (err != nil || !fi.IsDir()) {
+			return fmt.Errorf("%s %s is not a directory: %w", d.what, d.dir, errNotDir(err))
+		}
 	}
-	server, err := fusefs.Mount(mountpoint, tree.New(live, nil), fusefs.Options{Debug: cmd.Bool("debug")})
+	if archive != "" {
+		images = tree.NewArchiveDir(archive)
+	}
+	server, err := fusefs.Mount(mountpoint, tree.New(live, images), fusefs.Options{Debug: cmd.Bool("debug")})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ func readCommand() *cli.Command {
 		Usage:     "print a stream's records, as the franz CLI does",
 		ArgsUsage: "STREAM",
 		Description: `Prints the payloads of STREAM's records, concatenated as stored. STREAM is
-a stream directory, or a name under --live.
+a stream directory, a name under --live, or an archive: IMAGE.squashfs (an
+image of one stream) or IMAGE.squashfs/NAME.
 
 -r takes record numbers as the mount's seq/ does (A:B both included, -N from
 the end, either end open); with --index NAME it takes values of that index,
@@ -39,11 +40,11 @@ and for the time index RFC 3339 times and durations back from now.
 }
 
 func runRead(ctx context.Context, cmd *cli.Command) error {
-	s, err := openStream(cmd)
+	s, done, err := openStream(cmd)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer done()
 	var p store.Path
 	if index := cmd.String("index"); index != "" {
 		p, err = store.ParseIndexRange(index, cmd.String("range"), time.Now())

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/franzfs/franzfs/squash"
 	"github.com/franzfs/franzfs/store"
+	"github.com/franzfs/franzfs/tree"
 )
 
 var liveFlag = &cli.StringFlag{
@@ -26,15 +31,53 @@ func streamPath(cmd *cli.Command, stream string) (string, error) {
 	return filepath.Join(live, stream), nil
 }
 
-// openStream opens the stream the command's one argument names.
-func openStream(cmd *cli.Command) (*store.Stream, error) {
+// openStream opens the stream the command's one argument names: a stream
+// directory, a name under --live, or an archive image (IMAGE.squashfs for
+// an image of one stream, IMAGE.squashfs/NAME for one stream in it).
+func openStream(cmd *cli.Command) (*store.Stream, func(), error) {
 	arg, err := oneArg(cmd, "STREAM")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	path, err := streamPath(cmd, arg)
+	p, err := streamPath(cmd, arg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return store.OpenDir(path)
+	if image, inner, ok := splitImagePath(p); ok {
+		img, err := squash.Open(image)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, err := tree.ImageSource(img).Open(inner)
+		if err != nil {
+			img.Close()
+			return nil, nil, fmt.Errorf("image %s: %w", image, err)
+		}
+		return s, func() { s.Close(); img.Close() }, nil
+	}
+	s, err := store.OpenDir(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() { s.Close() }, nil
+}
+
+// splitImagePath finds an image file among p's components: the image's
+// path and the path inside it.
+func splitImagePath(p string) (image, inner string, ok bool) {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(p)), "/")
+	for i, part := range parts {
+		if !strings.HasSuffix(part, tree.ImageSuffix) {
+			continue
+		}
+		image = filepath.FromSlash(strings.Join(parts[:i+1], "/"))
+		if fi, err := os.Stat(image); err == nil && fi.Mode().IsRegular() {
+			inner = strings.Join(parts[i+1:], "/")
+			if inner == "" {
+				inner = "."
+			}
+			return image, inner, true
+		}
+	}
+	return "", "", false
 }

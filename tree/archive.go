@@ -1,0 +1,106 @@
+package tree
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/franzfs/franzfs/squash"
+	"github.com/franzfs/franzfs/store"
+)
+
+// ImageSuffix marks an archive image in an archive directory.
+const ImageSuffix = ".squashfs"
+
+// ArchiveDir is a directory of archive images: each NAME.squashfs is shown
+// as NAME. Images added, replaced or removed later are seen on the next
+// lookup.
+type ArchiveDir struct {
+	dir string
+
+	mu     sync.Mutex
+	images map[string]*openImage // GUARDED_BY(mu): by name
+}
+
+type openImage struct {
+	img     *squash.Image
+	size    int64
+	modTime time.Time
+	err     error
+}
+
+// NewArchiveDir returns the images in dir.
+func NewArchiveDir(dir string) *ArchiveDir {
+	return &ArchiveDir{dir: dir, images: map[string]*openImage{}}
+}
+
+// Names lists the images by the names they are shown under.
+func (a *ArchiveDir) Names() ([]string, error) {
+	entries, err := os.ReadDir(a.dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ImageSuffix)
+		if ok && e.Type().IsRegular() && validName(name) == nil {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// Source returns the image shown as name, opened once and reopened when
+// its file changes. A damaged image is an error that names it.
+func (a *ArchiveDir) Source(name string) (Source, bool, error) {
+	if validName(name) != nil {
+		return Source{}, false, nil
+	}
+	p := filepath.Join(a.dir, name+ImageSuffix)
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.Mode().IsRegular()) {
+		a.forget(name)
+		return Source{}, false, nil
+	}
+	if err != nil {
+		return Source{}, false, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	oi := a.images[name]
+	if oi == nil || oi.size != fi.Size() || !oi.modTime.Equal(fi.ModTime()) {
+		// A replaced image stays open: streams opened on it may still read it.
+		oi = &openImage{size: fi.Size(), modTime: fi.ModTime()}
+		oi.img, oi.err = squash.Open(p)
+		a.images[name] = oi
+	}
+	if oi.err != nil {
+		return Source{}, false, oi.err
+	}
+	return ImageSource(oi.img), true, nil
+}
+
+func (a *ArchiveDir) forget(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.images, name)
+}
+
+// ImageSource is the tree of streams in an open image.
+func ImageSource(img *squash.Image) Source {
+	return Source{
+		FS: img,
+		Open: func(p string) (*store.Stream, error) {
+			sub, err := fs.Sub(img, p)
+			if err != nil {
+				return nil, err
+			}
+			return store.OpenFS(sub, path.Join(img.Name(), p))
+		},
+	}
+}
