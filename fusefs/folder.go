@@ -54,16 +54,18 @@ func (n *folderNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	case tree.Folder:
 		return n.NewInode(ctx, &folderNode{m: n.m, path: p}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
 	case tree.Stream:
+		// The same stream as last time keeps its inode, and the kernel its cache.
 		if child := n.GetChild(name); child != nil {
-			if old, ok := child.Operations().(*streamNode); ok && old.s.Current() {
+			origin, err := n.m.tree.Origin(p)
+			if old, ok := child.Operations().(*streamNode); ok && err == nil && old.origin == origin && old.s.Current() {
 				return child, 0
 			}
 		}
-		s, err := n.m.tree.Open(p)
+		s, origin, err := n.m.tree.Open(p)
 		if err != nil {
 			return nil, n.m.errno(err, p)
 		}
-		return n.NewInode(ctx, &streamNode{m: n.m, path: p, s: s}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
+		return n.NewInode(ctx, &streamNode{m: n.m, path: p, s: s, origin: origin}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
 	}
 	return nil, syscall.ENOENT
 }

@@ -9,14 +9,16 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/franzfs/franzfs/store"
+	"github.com/franzfs/franzfs/tree"
 )
 
 // streamNode is a stream's directory: its own files and its views.
 type streamNode struct {
 	fs.Inode
-	m    *mount
-	path string
-	s    *store.Stream
+	m      *mount
+	path   string
+	s      *store.Stream
+	origin tree.Origin
 }
 
 // streamEntries are the names a stream directory lists, with their modes.

@@ -102,5 +102,6 @@ func ImageSource(img *squash.Image) Source {
 			}
 			return store.OpenFS(sub, path.Join(img.Name(), p))
 		},
+		ID: img,
 	}
 }

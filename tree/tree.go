@@ -40,6 +40,16 @@ type Source struct {
 	FS fs.FS
 	// Open opens the stream at a path of FS ("." for the root).
 	Open func(p string) (*store.Stream, error)
+	// ID tells sources apart: the live root's path, or an open image.
+	ID any
+}
+
+// An Origin says where a path of the tree leads: which source, and which
+// path in it. Two lookups of a name that give the same Origin give the
+// same stream.
+type Origin struct {
+	Source any
+	Path   string
 }
 
 // LiveSource is the live root directory dir.
@@ -47,6 +57,7 @@ func LiveSource(dir string) Source {
 	return Source{
 		FS:   os.DirFS(dir),
 		Open: func(p string) (*store.Stream, error) { return store.OpenDir(filepath.Join(dir, filepath.FromSlash(p))) },
+		ID:   dir,
 	}
 }
 
@@ -198,16 +209,26 @@ func (t *Tree) List(p string) ([]Entry, error) {
 	return out, nil
 }
 
-// Open opens the stream at p.
-func (t *Tree) Open(p string) (*store.Stream, error) {
+// Open opens the stream at p, and says where it comes from.
+func (t *Tree) Open(p string) (*store.Stream, Origin, error) {
 	src, sp, ok, err := t.resolve(p)
 	if err != nil {
-		return nil, err
+		return nil, Origin{}, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("stream %s: %w", p, store.ErrNotFound)
+		return nil, Origin{}, fmt.Errorf("stream %s: %w", p, store.ErrNotFound)
 	}
-	return src.Open(sp)
+	s, err := src.Open(sp)
+	return s, Origin{src.ID, sp}, err
+}
+
+// Origin says where p leads now.
+func (t *Tree) Origin(p string) (Origin, error) {
+	src, sp, ok, err := t.resolve(p)
+	if err != nil || !ok {
+		return Origin{}, err
+	}
+	return Origin{src.ID, sp}, nil
 }
 
 func ignoreBadName(err error) error {
