@@ -2,16 +2,12 @@ package squash
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-
-	"github.com/diskfs/go-diskfs/backend/file"
-	"github.com/diskfs/go-diskfs/filesystem/squashfs"
 
 	"github.com/franzfs/franzfs/store"
 )
@@ -25,8 +21,7 @@ type Source struct {
 
 // Options configure Archive.
 type Options struct {
-	// Compression is "gzip" (the default) or "none": the two that go-diskfs
-	// writes and the kernel mounts.
+	// Compression is "gzip" (the default) or "none".
 	Compression string
 	// Force replaces an existing image.
 	Force bool
@@ -40,32 +35,21 @@ type Options struct {
 // ErrExists is returned when the image exists and Force is not set.
 var ErrExists = errors.New("image exists (use --force to replace it)")
 
-// imageBlockSize picks the block size for total bytes of content: 128 KiB,
-// or less for small archives, because go-diskfs gives each file's tail a
-// fragment block of its own, padded to a full block (and ignores its
-// NoFragments option): the padding is at most a block per file.
-func imageBlockSize(total int64) int64 {
-	bs := int64(4 << 10)
-	for bs < 128<<10 && bs*32 < total {
-		bs *= 2
-	}
-	return bs
-}
+// blockSize is the data block size of the images franzfs writes.
+const blockSize = 128 << 10
 
 // Archive writes the sources into a squashfs image at out, each as of one
 // record boundary, while their writers go on. It writes a temporary file
-// beside out and renames it, and removes every temporary file it made,
-// whether it succeeds or fails. It returns the records archived per source.
+// beside out and renames it, and removes it if anything fails. It returns
+// the records archived per source.
 func Archive(out string, sources []Source, opts Options) (records []int64, err error) {
-	var comp squashfs.FinalizeOptions
+	var compress bool
 	switch opts.Compression {
 	case "", "gzip":
-		comp.Compression = &squashfs.CompressorGzip{CompressionLevel: 6}
+		compress = true
 	case "none":
-		comp.Compression = &squashfs.CompressorGzip{CompressionLevel: 6}
-		comp.NoCompressData, comp.NoCompressInodes, comp.NoCompressFragments = true, true, true
 	default:
-		return nil, fmt.Errorf("compression %q: franzfs writes gzip or none, the images the kernel mounts", opts.Compression)
+		return nil, fmt.Errorf("compression %q: franzfs writes gzip or none", opts.Compression)
 	}
 	if _, err := os.Stat(out); err == nil && !opts.Force {
 		return nil, fmt.Errorf("%s: %w", out, ErrExists)
@@ -84,7 +68,7 @@ func Archive(out string, sources []Source, opts Options) (records []int64, err e
 			os.Remove(tmpName)
 		}
 	}()
-	err = write(tmp, plan, total, comp, opts.Progress)
+	err = write(tmp, plan, total, compress, opts.Progress)
 	if err == nil {
 		err = tmp.Chmod(0o644) // CreateTemp makes it 0600
 	}
@@ -131,67 +115,33 @@ func snapshot(sources []Source) ([]planned, int64, error) {
 	return plan, total, nil
 }
 
-// write builds the image in go-diskfs's workspace and finalizes it into
-// out, then trims the file to the bytes the image uses.
-func write(out *os.File, plan []planned, total int64, comp squashfs.FinalizeOptions, progress func(int64, int64)) error {
-	sq, err := squashfs.Create(file.New(out, false), 0, 0, imageBlockSize(total))
-	if err != nil {
-		return err
-	}
-	// Finalize leaves its workspace behind; it is ours to remove.
-	defer os.RemoveAll(sq.Workspace())
-	var done int64
+// write writes the image of plan to out, then syncs it.
+func write(out *os.File, plan []planned, total int64, compress bool, progress func(int64, int64)) error {
+	root := &wnode{isDir: true}
 	for _, p := range plan {
 		for _, f := range p.files {
-			if err := copyInto(sq, p.Stream, path.Join(p.Path, f.Name), f); err != nil {
+			src, err := p.Stream.File(f.Name)
+			if err != nil {
 				return err
 			}
-			done += f.Size
-			if progress != nil {
-				progress(done, total)
+			defer src.Close()
+			if err := root.add(path.Join(p.Path, f.Name), src, f.Size); err != nil {
+				return err
 			}
 		}
 	}
-	if err := sq.Finalize(comp); err != nil {
-		return err
-	}
-	return trim(out)
-}
-
-func copyInto(sq *squashfs.FileSystem, s *store.Stream, dst string, f store.FileExtent) error {
-	if dir := path.Dir(dst); dir != "." {
-		if err := sq.Mkdir(dir); err != nil {
-			return fmt.Errorf("%s: %w", dst, err)
+	var done int64
+	var step func(int64)
+	if progress != nil {
+		step = func(n int64) {
+			done += n
+			progress(done, total)
 		}
 	}
-	src, err := s.File(f.Name)
-	if err != nil {
+	if err := writeImage(out, root, blockSize, compress, step); err != nil {
 		return err
 	}
-	defer src.Close()
-	w, err := sq.OpenFile(dst, os.O_CREATE|os.O_RDWR)
-	if err != nil {
-		return fmt.Errorf("%s: %w", dst, err)
-	}
-	n, err := io.Copy(w, io.NewSectionReader(src, 0, f.Size))
-	if err == nil && n != f.Size {
-		err = fmt.Errorf("copied %d of %d bytes", n, f.Size)
-	}
-	return errors.Join(err, w.Close())
-}
-
-// trim cuts the image file to its bytes_used rounded up to 4 KiB, as
-// mksquashfs pads it: go-diskfs leaves the size it was created with.
-func trim(f *os.File) error {
-	var sb [superblockSize]byte
-	if _, err := f.ReadAt(sb[:], 0); err != nil {
-		return err
-	}
-	used := int64(binary.LittleEndian.Uint64(sb[40:]))
-	if err := f.Truncate((used + 4095) &^ 4095); err != nil {
-		return err
-	}
-	return f.Sync()
+	return out.Sync()
 }
 
 // verify reads every archived file back from the image and compares it

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/franzfs/franzfs/store"
@@ -199,4 +200,30 @@ func mustSub(t *testing.T, img *Image, dir string) fs.FS {
 		t.Fatal(err)
 	}
 	return sub
+}
+
+// An archive that fails midway, here on a full disk, leaves nothing behind.
+func TestArchiveFailureLeavesNothing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	live := t.TempDir()
+	_, s := liveStream(t, live, "ev", 3000)
+	full := t.TempDir()
+	if err := syscall.Mount("tmpfs", full, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("no tmpfs: %v", err)
+	}
+	defer syscall.Unmount(full, syscall.MNT_DETACH)
+	work := t.TempDir()
+	t.Setenv("TMPDIR", work)
+	_, err := Archive(filepath.Join(full, "ev.squashfs"), []Source{{s, "."}}, Options{Compression: "none"})
+	// go-diskfs wraps with %v: the cause shows in the message only.
+	if err == nil || !strings.Contains(err.Error(), "no space left on device") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("archive onto a full disk: %v", err)
+	}
+	for _, d := range []string{full, work} {
+		if left, _ := os.ReadDir(d); len(left) != 0 {
+			t.Errorf("left in %s: %v", d, left)
+		}
+	}
 }

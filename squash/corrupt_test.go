@@ -80,7 +80,6 @@ func TestDamagedImages(t *testing.T) {
 		{"a payloads block", flip(payloads.blocksAt + uint64(payloads.blockSizes[0]&^blockUncompMsk) + 10), false, ""},
 		{"inode table", flip(sbRead.inodeTable + 5), false, ""},
 		{"directory table", flip(sbRead.dirTable + 4), false, ""},
-		{"fragment table", flip(sbRead.fragmentTable), false, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

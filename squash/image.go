@@ -227,7 +227,8 @@ func (m *metaReader) bytes(n int) ([]byte, error) {
 		m.buf = m.buf[n:]
 		return b, nil
 	}
-	out := make([]byte, 0, n)
+	// Grown as blocks are read, so a damaged length fails before it costs memory.
+	out := make([]byte, 0, min(n, 4*metaBlockSize))
 	for len(out) < n {
 		if len(m.buf) == 0 {
 			if m.pos >= m.img.sb.bytesUsed {

@@ -27,6 +27,7 @@ var franzfs = flag.String("franzfs", "franzfs", "the franzfs binary")
 
 func main() {
 	big := flag.Int64("records", 10_000_000, "records of 100 B in the big stream")
+	only := flag.String("only", "", "run only this part: mount or archives")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "franzfs-benchmount-")
 	check(err)
@@ -41,6 +42,10 @@ func main() {
 		build(filepath.Join(live, "many", fmt.Sprintf("s%04d", i)), 1, 10)
 	}
 
+	if *only == "archives" {
+		archives(live, dir)
+		return
+	}
 	startup(live, dir)
 
 	m := startMount(live, filepath.Join(dir, "mnt"))
@@ -103,6 +108,9 @@ func main() {
 	fmt.Println("\n== latency from an acknowledged append to the reader (100 appends, 20-50 ms apart)")
 	latency(live, m, "tail -f -s 0.1 seq/0:", []string{"tail", "-c", "0", "-s", "0.1", "-f"}, "seq/0:", "target p99 < 150 ms")
 	latency(live, m, "cat follow", []string{"cat"}, "follow", "target p99 < 10 ms")
+	if *only == "" {
+		archives(live, dir)
+	}
 }
 
 // build makes a stream of n records of size bytes, record i starting with i.
@@ -147,8 +155,12 @@ type mounted struct {
 }
 
 func startMount(live, dir string) *mounted {
+	return startMountArgs(dir, "--live", live)
+}
+
+func startMountArgs(dir string, args ...string) *mounted {
 	check(os.MkdirAll(dir, 0o755))
-	cmd := exec.Command(*franzfs, "mount", "--live", live, dir)
+	cmd := exec.Command(*franzfs, append(append([]string{"mount"}, args...), dir)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	check(err)
