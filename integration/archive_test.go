@@ -22,6 +22,7 @@ var viewPaths = []string{
 func TestMountArchiveEqualsLive(t *testing.T) {
 	live, arch := t.TempDir(), t.TempDir()
 	newEvents(t, filepath.Join(live, "app", "ev"), 40)
+	newEvents(t, filepath.Join(live, "app", "other"), 3)
 	run(t, "", "archive", "--live", live, "--verify", "app/ev", filepath.Join(arch, "franz.squashfs"))
 	run(t, "", "archive", "--live", live, "--compression", "none", "app/ev", filepath.Join(arch, "plain.squashfs"))
 	for _, comp := range []string{"gzip", "xz", "zstd"} {
@@ -31,7 +32,7 @@ func TestMountArchiveEqualsLive(t *testing.T) {
 		}
 	}
 	// A folder of streams in one image.
-	run(t, "", "archive", "--live", live, "app/ev", "app/ev", filepath.Join(arch, "both.squashfs"))
+	run(t, "", "archive", "--live", live, "app/ev", "app/other", filepath.Join(arch, "both.squashfs"))
 	m := mount(t, "--live", live, "--archive", arch)
 	if got := sh(t, "ls "+m.dir); got != "app\nboth\nfranz\nmk-gzip\nmk-xz\nmk-zstd\nplain\n" {
 		t.Fatalf("ls: %q", got)

@@ -102,7 +102,12 @@ type planned struct {
 func snapshot(sources []Source) ([]planned, int64, error) {
 	var plan []planned
 	var total int64
+	seen := map[string]bool{}
 	for _, src := range sources {
+		if seen[src.Path] || (src.Path == "." && len(sources) > 1) {
+			return nil, 0, fmt.Errorf("stream %s: given twice, or at the root beside others", src.Stream.Name())
+		}
+		seen[src.Path] = true
 		records, files, err := src.Stream.Snapshot()
 		if err != nil {
 			return nil, 0, err
