@@ -8,6 +8,8 @@ package fusefs
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"os"
 	"syscall"
@@ -60,14 +62,17 @@ func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) 
 	root := &folderNode{m: &mount{tree: t, log: log}, path: "."}
 	fopts := &fs.Options{
 		MountOptions: fuse.MountOptions{
-			FsName:       "franzfs",
-			Name:         "franzfs",
-			DirectMount:  true,
-			AllowOther:   os.Geteuid() == 0,
-			Options:      []string{"ro"},
-			Debug:        opts.Debug,
-			MaxWrite:     1 << 20, // also the largest read request
+			FsName:      "franzfs",
+			Name:        "franzfs",
+			DirectMount: true,
+			AllowOther:  os.Geteuid() == 0,
+			Options:     []string{"ro"},
+			Debug:       opts.Debug,
+			// Also the largest read request: with its reply header it must
+			// fit a pipe (1 MiB) for the kernel to splice view reads.
+			MaxWrite:     512 << 10,
 			MaxReadAhead: 1 << 20,
+			Logger:       fuseLogger(opts.Debug),
 			// READDIRPLUS would make an inode of every record listed.
 			DisableReadDirPlus: true,
 		},
@@ -80,7 +85,35 @@ func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) 
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
+	raiseReadAhead(mountpoint)
 	return server, nil
+}
+
+// readAheadKB is the kernel read-ahead asked for the mount. The kernel
+// starts FUSE mounts at 128 KiB; larger requests halve the round trips of
+// a sequential read (archived payloads: 0.97 to 1.5 GB/s here).
+const readAheadKB = 1024
+
+// raiseReadAhead sets the mount's read-ahead through sysfs, which only
+// root may do; otherwise the kernel's default stays.
+func raiseReadAhead(mountpoint string) {
+	var st unix.Stat_t
+	if err := unix.Stat(mountpoint, &st); err != nil {
+		return
+	}
+	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
+	if err := os.WriteFile(p, []byte(fmt.Sprint(readAheadKB)), 0); err != nil {
+		slog.Debug("kernel read-ahead left at its default", "mountpoint", mountpoint, "err", err)
+	}
+}
+
+// fuseLogger is go-fuse's own log: its notes (such as falling back from
+// splice) are for --debug only.
+func fuseLogger(debug bool) *log.Logger {
+	if debug {
+		return log.New(os.Stderr, "go-fuse: ", log.LstdFlags)
+	}
+	return log.New(io.Discard, "", 0)
 }
 
 // clearStale lazily unmounts a mount point whose server is gone: it

@@ -190,3 +190,31 @@ func (it *postingsIter) seek(x int64) (rec int64, ok bool, err error) {
 		}
 	}
 }
+
+// RecordTags returns the tags of record i: a search of each tag's postings.
+func (s *Stream) RecordTags(i int64) ([]string, error) {
+	tags, err := s.Tags()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, tag := range tags {
+		it, err := s.postings(tag)
+		if err != nil {
+			return nil, err
+		}
+		if err := it.refresh(); err != nil {
+			return nil, err
+		}
+		at, err := it.searchFile(0, it.n, i)
+		if err != nil {
+			return nil, err
+		}
+		if at < it.n {
+			if v, err := it.entry(at); err == nil && v == i {
+				out = append(out, tag)
+			}
+		}
+	}
+	return out, nil
+}

@@ -22,14 +22,15 @@ func appendCommand() *cli.Command {
 		Usage:     "append standard input to a stream, as one record or one per line",
 		ArgsUsage: "STREAM",
 		Description: `Appends standard input to the stream named STREAM under --live, creating it
-on its first append. A new stream gets the index time, plus any index named
-with --index. Records with no time value are stamped with their arrival in
+on its first append, or through a daemon with --server URL. A new stream
+gets the index time, plus any index named with --index. Records with no time value are stamped with their arrival in
 Unix nanoseconds. Prints the numbers assigned as JSON: {"first":N,"count":K}.
 
    echo '{"level":"error"}' | franzfs append --live /srv/live --tag error app/events
    franzfs append --live /srv/live --lines --index temp=21 sensors < readings.txt`,
 		Flags: []cli.Flag{
 			liveFlag,
+			serverFlag,
 			&cli.BoolFlag{Name: "lines", Usage: "append each line of input as a record, its newline kept"},
 			&cli.StringSliceFlag{Name: "index", Usage: "`NAME=V`: every record's value of index NAME (repeatable); time also takes RFC 3339 times"},
 			&cli.StringSliceFlag{Name: "tag", Usage: "tag every record with `T` (repeatable)"},
@@ -44,8 +45,14 @@ func runAppend(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	if cmd.String("server") != "" {
+		if err := store.ValidStreamName(name); err != nil {
+			return err
+		}
+		return appendRemote(ctx, cmd, name)
+	}
 	if cmd.String("live") == "" {
-		return usageError("append needs --live DIR (or FRANZFS_LIVE)")
+		return usageError("append needs --live DIR or --server URL")
 	}
 	dir, err := streamPath(cmd, name)
 	if err != nil {

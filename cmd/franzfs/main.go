@@ -58,6 +58,7 @@ Start with:
 			checkCommand(),
 			mountCommand(),
 			archiveCommand(),
+			serveCommand(),
 		},
 	}
 }

@@ -30,6 +30,7 @@ and for the time index RFC 3339 times and durations back from now.
    franzfs read --framed ev | franz-consumer          8-byte little-endian length before each`,
 		Flags: []cli.Flag{
 			liveFlag,
+			serverFlag,
 			&cli.StringFlag{Name: "range", Aliases: []string{"r"}, Value: ":", Usage: "`A:B`: the records to print (a single N is one record)"},
 			&cli.StringFlag{Name: "index", Usage: "read -r as values of index `NAME`, not record numbers"},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing records as they arrive, until the range is complete or Ctrl-C"},
@@ -40,12 +41,8 @@ and for the time index RFC 3339 times and durations back from now.
 }
 
 func runRead(ctx context.Context, cmd *cli.Command) error {
-	s, done, err := openStream(cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
 	var p store.Path
+	var err error
 	if index := cmd.String("index"); index != "" {
 		p, err = store.ParseIndexRange(index, cmd.String("range"), time.Now())
 	} else {
@@ -54,6 +51,18 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	if cmd.String("server") != "" {
+		name, err := oneArg(cmd, "STREAM")
+		if err != nil {
+			return err
+		}
+		return readRemote(ctx, cmd, name, p.String())
+	}
+	s, done, err := openStream(cmd)
+	if err != nil {
+		return err
+	}
+	defer done()
 	v, err := s.View(p)
 	if err != nil {
 		return err

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/franzfs/franzfs/ingest"
+	"github.com/franzfs/franzfs/store"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "the writer daemon: append to and read streams over HTTP",
+		Description: `Serves the streams under --live (and the images in --archive, read-only)
+over HTTP, on 127.0.0.1:7070 unless --listen or --unix says otherwise. A
+stream is created on its first append, with the index time (Unix
+nanoseconds at arrival) and any index the request names. See README.md for
+the API; in short:
+
+   curl --data-binary @event.json 'localhost:7070/streams/app/events?tag=error'
+   curl --data-binary @log.txt 'localhost:7070/streams/app/log?lines'
+   curl localhost:7070/streams/app/events/seq/-10:
+   curl -N localhost:7070/streams/app/events/follow
+
+SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
+		Flags: []cli.Flag{
+			liveFlag,
+			&cli.StringFlag{Name: "archive", Usage: "a `DIR` of archive images to serve read-only"},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "TCP `ADDR` to listen on"},
+			&cli.StringFlag{Name: "unix", Usage: "listen on the unix socket `PATH` instead"},
+			&cli.StringFlag{Name: "sync", Value: "none", Usage: "when an append is answered: none (in the kernel), batch (on disk, fsyncs shared), always (on disk)"},
+			&cli.StringFlag{Name: "token-file", Usage: "require \"Authorization: Bearer TOKEN\", TOKEN read from `FILE`; needed beyond loopback"},
+			&cli.Int64Flag{Name: "max-body", Value: ingest.DefaultMaxBody, Usage: "largest request body, in bytes (413 beyond)"},
+			&cli.Int64Flag{Name: "max-record", Value: ingest.DefaultMaxRecord, Usage: "largest record, in bytes (413 beyond)"},
+		},
+		Action: runServe,
+	}
+}
+
+func runServe(ctx context.Context, cmd *cli.Command) error {
+	if cmd.String("live") == "" {
+		return usageError("serve needs --live DIR")
+	}
+	sync, err := store.ParseSync(cmd.String("sync"))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	var token string
+	if f := cmd.String("token-file"); f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("token file: %w", err)
+		}
+		if token = strings.TrimSpace(string(data)); token == "" {
+			return fmt.Errorf("token file %s is empty", f)
+		}
+	}
+	ln, err := listen(cmd.String("listen"), cmd.String("unix"), token != "")
+	if err != nil {
+		return err
+	}
+	srv, err := ingest.New(ingest.Config{
+		Live: cmd.String("live"), Archive: cmd.String("archive"), Sync: sync, Token: token,
+		MaxBody: cmd.Int64("max-body"), MaxRecord: cmd.Int64("max-record"),
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Requests' contexts end when shutdown begins: follows return, while
+	// appends in flight are answered.
+	base, endRequests := context.WithCancel(context.Background())
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return base }}
+	hs.RegisterOnShutdown(endRequests)
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	fmt.Printf("ready: %s\n", ln.Addr())
+	select {
+	case err := <-served:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish (follows end with the
+	// context), then flush and close the writers.
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutdown)
+	return errors.Join(err, srv.Close())
+}
+
+// listen opens the TCP or unix listener. Beyond loopback a token is required.
+func listen(addr, unixPath string, haveToken bool) (net.Listener, error) {
+	if unixPath != "" {
+		os.Remove(unixPath)
+		return net.Listen("unix", unixPath)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, usageError("--listen %q: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && !haveToken {
+		return nil, usageError("--listen %s is beyond loopback: give --token-file", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another server there? try --listen with another port)", addr, err)
+	}
+	return ln, nil
+}

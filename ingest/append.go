@@ -1,0 +1,237 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/franzfs/franzfs/store"
+)
+
+// BatchContentType is the framing of a batch: one JSON object a line,
+//
+//	{"payload": "<base64>", "index": {"NAME": V}, "tags": ["T"]}
+//
+// with "text": "..." allowed in place of "payload" for text records. V is
+// an integer, or for time also an RFC 3339 string.
+const BatchContentType = "application/x-ndjson"
+
+type batchRecord struct {
+	Payload []byte                     `json:"payload"` // base64 in JSON
+	Text    *string                    `json:"text"`
+	Index   map[string]json.RawMessage `json:"index"`
+	Tags    []string                   `json:"tags"`
+}
+
+// pending is a record as the request gives it: index values by name.
+type pending struct {
+	payload []byte
+	index   map[string]int64
+	tags    []string
+}
+
+func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	name := r.PathValue("name")
+	if err := store.ValidStreamName(name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if origin, err := s.tree.Origin(name); err == nil && origin.Source != nil && origin.Source != s.cfg.Live {
+		s.fail(w, r, fmt.Errorf("stream %s: %w", name, errArchived))
+		return
+	}
+	recs, err := s.parseAppend(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	first, err := s.append(name, recs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var bytes int
+	for _, rec := range recs {
+		bytes += len(rec.payload)
+	}
+	s.metrics.appended(name, len(recs), bytes, time.Since(start))
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		First int64 `json:"first"`
+		Count int   `json:"count"`
+	}{first, len(recs)})
+}
+
+// parseAppend reads the request's records: the body as one record, one a
+// line with ?lines, or a batch; query values apply to every record.
+func (s *Server) parseAppend(w http.ResponseWriter, r *http.Request) ([]pending, error) {
+	q := r.URL.Query()
+	common := map[string]int64{}
+	now := time.Now()
+	for key, vals := range q {
+		index, ok := strings.CutPrefix(key, "index.")
+		if !ok {
+			if key != "tag" && key != "lines" {
+				return nil, fmt.Errorf("%w: unknown parameter %q (want index.NAME, tag, lines)", errBadRequest, key)
+			}
+			continue
+		}
+		if err := store.ValidIndexName(index); err != nil {
+			return nil, err
+		}
+		if len(vals) != 1 {
+			return nil, fmt.Errorf("%w: index.%s given %d times", errBadRequest, index, len(vals))
+		}
+		v, err := store.ParseIndexValue(index, vals[0], now)
+		if err != nil {
+			return nil, err
+		}
+		common[index] = v
+	}
+	tags := q["tag"]
+	for _, t := range tags {
+		if err := store.ValidTag(t); err != nil {
+			return nil, err
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		return nil, err
+	}
+	var recs []pending
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mediaType == BatchContentType:
+		if recs, err = parseBatch(body, common, tags, now); err != nil {
+			return nil, err
+		}
+	case q.Has("lines"):
+		for len(body) > 0 {
+			end := bytes.IndexByte(body, '\n') + 1
+			if end == 0 {
+				end = len(body)
+			}
+			recs = append(recs, pending{payload: body[:end], index: common, tags: tags})
+			body = body[end:]
+		}
+	default:
+		recs = []pending{{payload: body, index: common, tags: tags}}
+	}
+	for i, rec := range recs {
+		if int64(len(rec.payload)) > s.cfg.MaxRecord {
+			return nil, fmt.Errorf("record %d of the request: %d bytes: %w (limit %d)", i, len(rec.payload), errRecordTooLarge, s.cfg.MaxRecord)
+		}
+	}
+	return recs, nil
+}
+
+func parseBatch(body []byte, common map[string]int64, tags []string, now time.Time) ([]pending, error) {
+	var recs []pending
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(nil, len(body)+1)
+	for line := 1; sc.Scan(); line++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var br batchRecord
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&br); err != nil {
+			return nil, fmt.Errorf("%w: batch line %d: %v", errBadRequest, line, err)
+		}
+		rec := pending{payload: br.Payload, index: maps(common), tags: append(slices.Clone(tags), br.Tags...)}
+		if br.Text != nil {
+			if br.Payload != nil {
+				return nil, fmt.Errorf("%w: batch line %d: both payload and text", errBadRequest, line)
+			}
+			rec.payload = []byte(*br.Text)
+		}
+		for name, raw := range br.Index {
+			v, err := batchValue(name, raw, now)
+			if err != nil {
+				return nil, fmt.Errorf("batch line %d: %w", line, err)
+			}
+			rec.index[name] = v
+		}
+		for _, t := range br.Tags {
+			if err := store.ValidTag(t); err != nil {
+				return nil, fmt.Errorf("batch line %d: %w", line, err)
+			}
+		}
+		recs = append(recs, rec)
+	}
+	return recs, sc.Err()
+}
+
+func batchValue(name string, raw json.RawMessage, now time.Time) (int64, error) {
+	if err := store.ValidIndexName(name); err != nil {
+		return 0, err
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return store.ParseIndexValue(name, s, now)
+	}
+	v, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: index %s value %s is not an integer", errBadRequest, name, raw)
+	}
+	return v, nil
+}
+
+func maps(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// append writes the records to stream name, creating it with a time index
+// and the indices they name, and returns the number of the first.
+func (s *Server) append(name string, recs []pending) (int64, error) {
+	names := []string{store.TimeIndex}
+	for _, rec := range recs {
+		for n := range rec.index {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names[1:])
+	w, err := s.writer(name, names)
+	if err != nil {
+		return 0, err
+	}
+	indices := w.Indices()
+	batch := make([]store.Record, len(recs))
+	for i, rec := range recs {
+		values := make([]int64, len(indices))
+		for k, index := range indices {
+			v, ok := rec.index[index]
+			switch {
+			case ok:
+				values[k] = v
+			case index == store.TimeIndex:
+				values[k] = store.Now
+			default:
+				return 0, fmt.Errorf("stream %s: %w: record %d of the request has no value of index %s", name, store.ErrBadRecord, i, index)
+			}
+		}
+		for n := range rec.index {
+			if !slices.Contains(indices, n) {
+				return 0, fmt.Errorf("stream %s: %w: no index %s (it has %q)", name, store.ErrBadRecord, n, indices)
+			}
+		}
+		batch[i] = store.Record{Payload: rec.payload, Index: values, Tags: rec.tags}
+	}
+	return w.AppendBatch(batch)
+}

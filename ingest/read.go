@@ -1,0 +1,233 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/franzfs/franzfs/store"
+	"github.com/franzfs/franzfs/tree"
+)
+
+// FramedRecord is one line of a view read with ?format=json: the record's
+// number, index values and tags kept beside its payload (base64).
+type FramedRecord struct {
+	Seq     int64            `json:"seq"`
+	Index   map[string]int64 `json:"index"`
+	Tags    []string         `json:"tags"`
+	Payload []byte           `json:"payload"`
+}
+
+// StreamEntry is one line of GET /streams.
+type StreamEntry struct {
+	Name     string `json:"name"`
+	Archived bool   `json:"archived"`
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	var out []StreamEntry
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		entries, err := s.tree.List(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			p := path.Join(dir, e.Name)
+			switch e.Kind {
+			case tree.Folder:
+				if err := walk(p); err != nil {
+					return err
+				}
+			case tree.Stream:
+				origin, _ := s.tree.Origin(p)
+				out = append(out, StreamEntry{Name: p, Archived: origin.Source != s.cfg.Live})
+			}
+		}
+		return nil
+	}
+	if err := walk("."); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, out)
+}
+
+// splitStream finds the stream a request path starts with, and the view
+// path after it.
+func (s *Server) splitStream(p string) (stream, view string, err error) {
+	parts := strings.Split(p, "/")
+	for i := 1; i <= len(parts); i++ {
+		prefix := strings.Join(parts[:i], "/")
+		k, err := s.tree.Kind(prefix)
+		if err != nil {
+			return "", "", err
+		}
+		switch k {
+		case tree.Stream:
+			return prefix, strings.Join(parts[i:], "/"), nil
+		case tree.Missing:
+			return "", "", fmt.Errorf("stream %s: %w", prefix, store.ErrNotFound)
+		}
+	}
+	return "", "", fmt.Errorf("%s is a folder, not a stream: %w", p, store.ErrNotFound)
+}
+
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
+	name, view, err := s.splitStream(r.PathValue("path"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, _, err := s.tree.Open(name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer st.Close()
+	if view == "" {
+		view = store.StatFile
+	}
+	p, err := store.ParsePath(view)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	switch p.Kind {
+	case store.KindStat:
+		stat, err := st.Stat()
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, stat)
+	case store.KindFile:
+		err = serveFile(w, st, p.File)
+	case store.KindFollow:
+		err = s.follow(w, r, st)
+	default:
+		err = s.serveView(w, r, st, p)
+	}
+	if err != nil && !errors.Is(err, r.Context().Err()) {
+		s.fail(w, r, err)
+	}
+}
+
+func serveFile(w http.ResponseWriter, st *store.Stream, name string) error {
+	f, err := st.File(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", fmt.Sprint(fi.Size()))
+	_, err = io.Copy(w, io.NewSectionReader(f, 0, fi.Size()))
+	return err
+}
+
+// serveView writes a record view as of now: raw payloads, or with
+// ?format=json a framed line per record.
+func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Stream, p store.Path) error {
+	v, err := st.View(p)
+	if err != nil {
+		return err
+	}
+	size, err := v.Size()
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("format") != "json" {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		_, err := io.Copy(w, io.NewSectionReader(v, 0, size))
+		return err
+	}
+	w.Header().Set("Content-Type", BatchContentType)
+	enc := json.NewEncoder(w)
+	indices := st.Indices()
+	_, err = v.Scan(0, func(rec int64, payload []byte) error {
+		fr := FramedRecord{Seq: rec, Index: map[string]int64{}, Payload: payload}
+		for i, name := range indices {
+			if fr.Index[name], err = st.IndexValue(i, rec); err != nil {
+				return err
+			}
+		}
+		if fr.Tags, err = st.RecordTags(rec); err != nil {
+			return err
+		}
+		return enc.Encode(fr)
+	})
+	return err
+}
+
+// follow streams the records that arrive, until the client goes away.
+func (s *Server) follow(w http.ResponseWriter, r *http.Request, st *store.Stream) error {
+	f, err := st.Follow()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := f.Read(r.Context(), buf)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(buf[:n]); err != nil {
+			return err
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := store.ValidStreamName(name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if origin, err := s.tree.Origin(name); err == nil && origin.Source != s.cfg.Live {
+		s.fail(w, r, fmt.Errorf("stream %s: %w", name, errArchived))
+		return
+	}
+	if k, err := s.tree.Kind(name); err != nil || k != tree.Stream {
+		s.fail(w, r, fmt.Errorf("stream %s: %w", name, store.ErrNotFound))
+		return
+	}
+	s.mu.Lock()
+	if wr := s.writers[name]; wr != nil {
+		wr.Close()
+		delete(s.writers, name)
+	}
+	err := os.RemoveAll(filepath.Join(s.cfg.Live, filepath.FromSlash(name)))
+	s.mu.Unlock()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
