@@ -212,16 +212,22 @@ func (s *Stream) searchRecords(lo, hi int64, f func(int64) (bool, error)) (int64
 	return lo, nil
 }
 
-// readWords reads n words of offsets starting at byte off.
+// readWords reads len(buf) bytes of offsets at off.
 func (s *Stream) readWords(buf []byte, off int64) error {
-	n, err := s.offsets.ReadAt(buf, off)
-	if n == len(buf) {
+	return s.readFull(s.offsets, OffsetsFile, buf, off)
+}
+
+// readFull reads len(p) bytes of file f at off; a short read means the
+// file is shorter than the records that point into it.
+func (s *Stream) readFull(f File, name string, p []byte, off int64) error {
+	n, err := f.ReadAt(p, off)
+	if n == len(p) {
 		return nil
 	}
 	if err == nil || err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("stream %s: offsets at byte %d: %w: %v", s.name, off, ErrCorrupt, err)
+	return fmt.Errorf("stream %s: %s at byte %d: %w: %v", s.name, name, off, ErrCorrupt, err)
 }
 
 // end returns the end offset of record i in payloads; end(-1) is 0.
@@ -317,17 +323,10 @@ func (s *Stream) AppendRecord(buf []byte, i int64) ([]byte, error) {
 	return buf, nil
 }
 
-// ReadPayloads reads len(p) bytes of payloads at off, all of which must
+// readPayloads reads len(p) bytes of payloads at off, all of which must
 // belong to visible records.
 func (s *Stream) readPayloads(p []byte, off int64) error {
-	n, err := s.payloads.ReadAt(p, off)
-	if n == len(p) {
-		return nil
-	}
-	if err == nil || err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return fmt.Errorf("stream %s: payloads at byte %d: %w: %v", s.name, off, ErrCorrupt, err)
+	return s.readFull(s.payloads, PayloadsFile, p, off)
 }
 
 // IndexValue returns record i's value of index number idx.
