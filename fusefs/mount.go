@@ -117,9 +117,15 @@ func fuseLogger(debug bool) *log.Logger {
 }
 
 // clearStale lazily unmounts a mount point whose server is gone: it
-// answers ENOTCONN ("transport endpoint is not connected").
+// answers ENOTCONN ("transport endpoint is not connected"). The stat must
+// reach the server: a plain stat may be answered from the kernel's cache
+// of the dead mount's attributes.
 func clearStale(mountpoint string) error {
-	_, err := os.Stat(mountpoint)
+	var stx unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, mountpoint, unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
+	if err != nil && !errors.Is(err, syscall.ENOTCONN) {
+		err = &os.PathError{Op: "stat", Path: mountpoint, Err: err}
+	}
 	if !errors.Is(err, syscall.ENOTCONN) {
 		if err != nil {
 			return fmt.Errorf("mount point %s: %w", mountpoint, err)
