@@ -67,7 +67,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Archive != "" {
 		images = tree.NewArchiveDir(cfg.Archive)
 	}
-	return &Server{cfg: cfg, tree: tree.New(cfg.Live, images), log: cfg.Logger, metrics: newMetrics(), writers: map[string]*store.Writer{}}, nil
+	s := &Server{cfg: cfg, tree: tree.New(cfg.Live, images), log: cfg.Logger, metrics: newMetrics(), writers: map[string]*store.Writer{}}
+	s.metrics.reg.MustRegister(fsyncCollector{s})
+	return s, nil
 }
 
 // Handler routes the API.
@@ -176,7 +178,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code >= 500 {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	s.metrics.errors.WithLabelValues(r.Method, fmt.Sprint(code)).Inc()
+	stream := r.PathValue("name")
+	if stream == "" {
+		stream = r.PathValue("path")
+	}
+	s.metrics.errors.WithLabelValues(stream, r.Method, fmt.Sprint(code)).Inc()
 	httpError(w, code, err.Error())
 }
 

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -313,4 +315,59 @@ func TestServeKilledUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged records over 20 kills, all there", len(acked))
+}
+
+// The unix socket, the bearer token, the refusal to listen beyond loopback
+// without one, fsync metrics, and exit 0 on SIGTERM.
+func TestServeSafety(t *testing.T) {
+	live := t.TempDir()
+	if out, err := exec.Command(franzfs, "serve", "--live", live, "--listen", "0.0.0.0:0").CombinedOutput(); err == nil || !strings.Contains(string(out), "give --token-file") {
+		t.Errorf("listened beyond loopback without a token: %v %s", err, out)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600)
+	d := serve(t, "--live", live, "--token-file", tokenFile, "--sync", "always")
+	if code, body := d.do(t, "POST", "/streams/ev", "", "x"); code != 401 || !strings.Contains(body, "bearer token") {
+		t.Errorf("no token: %d %q", code, body)
+	}
+	req, _ := http.NewRequest("POST", d.url+"/streams/ev", strings.NewReader("x"))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("with token: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	req, _ = http.NewRequest("GET", d.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, _ = http.DefaultClient.Do(req)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `franzfs_fsyncs_total{stream="ev"}`) {
+		t.Errorf("no fsync metric")
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.cmd.Wait(); err != nil {
+		t.Errorf("exit on SIGTERM: %v: %s", err, d.log)
+	}
+
+	sock := filepath.Join(t.TempDir(), "franzfs.sock")
+	cmd := exec.Command(franzfs, "serve", "--live", live, "--unix", sock)
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	bufio.NewReader(out).ReadString('\n')
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	resp, err = client.Get("http://unix/streams/ev/seq/0:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "x" {
+		t.Errorf("over the unix socket: %q", body)
+	}
 }

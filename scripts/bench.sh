@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks that print their figures, each beside a baseline measured in
-# the same run. Usage: scripts/bench.sh [store|mount]   (default: all)
+# the same run. Usage: scripts/bench.sh [store|mount|serve]   (default: all)
 # The mount benchmarks need FUSE; run as root for passthrough and for
 # dropping caches between first reads.
 set -euo pipefail
@@ -16,10 +16,15 @@ if [[ $what == all || $what == store ]]; then
 	go test ./store -run '^$' -bench . -benchtime 200000x
 	echo
 fi
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/franzfs" ./cmd/franzfs
 if [[ $what == all || $what == mount ]]; then
-	echo "### mount (go run ./scripts/benchmount)"
-	bin=$(mktemp -d)
-	trap 'rm -rf "$bin"' EXIT
-	go build -o "$bin/franzfs" ./cmd/franzfs
+	echo "### mount and archives (go run ./scripts/benchmount)"
 	go run ./scripts/benchmount -franzfs "$bin/franzfs"
+	echo
+fi
+if [[ $what == all || $what == serve ]]; then
+	echo "### the daemon vs NATS JetStream and Redis (go run ./scripts/benchserve)"
+	go run ./scripts/benchserve -franzfs "$bin/franzfs"
 fi

@@ -100,6 +100,7 @@ type Writer struct {
 	closed      bool                // GUARDED_BY(mu)
 
 	flushes atomic.Uint64 // flushes written to the kernel
+	fsyncs  atomic.Uint64 // fsync calls made
 
 	syncMu   sync.Mutex
 	syncDone *sync.Cond // signalled when a group fsync ends
@@ -483,16 +484,20 @@ func (w *Writer) syncTagsAnd(files ...*os.File) error {
 			files = append(files, tf.f)
 		}
 	}
-	return syncAll(files)
+	return w.syncAll(files)
 }
 
-func syncAll(files []*os.File) error {
+func (w *Writer) syncAll(files []*os.File) error {
 	var errs []error
 	for _, f := range files {
 		errs = append(errs, f.Sync())
 	}
+	w.fsyncs.Add(uint64(len(files)))
 	return errors.Join(errs...)
 }
+
+// Fsyncs returns how many fsync calls the writer has made.
+func (w *Writer) Fsyncs() uint64 { return w.fsyncs.Load() }
 
 // durable waits, with SyncBatch, until a group fsync covers every flush
 // written so far. One caller fsyncs while the others wait for its result.
@@ -516,7 +521,7 @@ func (w *Writer) durable() error {
 		files, err := w.durableFiles(), w.usable()
 		w.mu.Unlock()
 		if err == nil {
-			err = syncAll(files)
+			err = w.syncAll(files)
 		}
 		w.syncMu.Lock()
 		w.syncing = false
@@ -539,7 +544,7 @@ func (w *Writer) Sync() error {
 	if err := w.flushLocked(); err != nil {
 		return err
 	}
-	return syncAll(w.durableFiles())
+	return w.syncAll(w.durableFiles())
 }
 
 // Close flushes what is held and releases the stream.
