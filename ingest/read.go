@@ -136,7 +136,8 @@ func serveFile(w http.ResponseWriter, st *store.Stream, name string) error {
 }
 
 // serveView writes a record view as of now: raw payloads, or with
-// ?format=json a framed line per record.
+// ?format=json a framed line per record; with ?follow it goes on writing
+// records as they arrive, until the view is complete or the client leaves.
 func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Stream, p store.Path) error {
 	v, err := st.View(p)
 	if err != nil {
@@ -146,16 +147,30 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 	if err != nil {
 		return err
 	}
-	if r.URL.Query().Get("format") != "json" {
+	framed, follow := r.URL.Query().Get("format") == "json", r.URL.Query().Has("follow")
+	if !framed && !follow {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", fmt.Sprint(size))
 		_, err := io.Copy(w, io.NewSectionReader(v, 0, size))
 		return err
 	}
+	flush := func() error {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return nil
+	}
+	if !framed {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		return st.ScanFollow(r.Context(), v, 0, follow, func(_ int64, payload []byte) error {
+			_, err := w.Write(payload)
+			return err
+		}, flush)
+	}
 	w.Header().Set("Content-Type", BatchContentType)
 	enc := json.NewEncoder(w)
 	indices := st.Indices()
-	_, err = v.Scan(0, func(rec int64, payload []byte) error {
+	return st.ScanFollow(r.Context(), v, 0, follow, func(rec int64, payload []byte) error {
 		fr := FramedRecord{Seq: rec, Index: map[string]int64{}, Payload: payload}
 		for i, name := range indices {
 			if fr.Index[name], err = st.IndexValue(i, rec); err != nil {
@@ -166,8 +181,7 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 			return err
 		}
 		return enc.Encode(fr)
-	})
-	return err
+	}, flush)
 }
 
 // follow streams the records that arrive, until the client goes away.

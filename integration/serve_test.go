@@ -371,3 +371,30 @@ func TestServeSafety(t *testing.T) {
 		t.Errorf("over the unix socket: %q", body)
 	}
 }
+
+// read --server --follow prints a range and then records as they arrive.
+func TestServeReadFollow(t *testing.T) {
+	live := t.TempDir()
+	d := serve(t, "--live", live)
+	for i := range 3 {
+		d.do(t, "POST", "/streams/ev", "", fmt.Sprintf("r%d\n", i))
+	}
+	cmd := exec.Command(franzfs, "read", "--server", d.url, "--follow", "-r", "1:", "ev")
+	var out syncBuffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "the range", 5*time.Second, func() bool { return out.String() == "r1\nr2\n" })
+	d.do(t, "POST", "/streams/ev", "", "r3\n")
+	waitFor(t, "a followed record", 5*time.Second, func() bool { return out.String() == "r1\nr2\nr3\n" })
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("read --follow on Ctrl-C: %v", err)
+	}
+	// A range that is complete ends by itself.
+	if got := run(t, "", "read", "--server", d.url, "--follow", "-r", "0:1", "ev"); got != "r0\nr1\n" {
+		t.Errorf("complete range with --follow: %q", got)
+	}
+}

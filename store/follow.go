@@ -74,3 +74,30 @@ func (f *Follower) Read(ctx context.Context, p []byte) (int, error) {
 		}
 	}
 }
+
+// ScanFollow calls emit for each record of view v from record from on,
+// and with follow keeps waiting for new ones until v is complete or ctx
+// is done. flush is called whenever it waits.
+func (s *Stream) ScanFollow(ctx context.Context, v View, from int64, follow bool, emit func(rec int64, payload []byte) error, flush func() error) error {
+	for next := from; ; {
+		count, err := s.Count()
+		if err != nil {
+			return err
+		}
+		if _, err := v.Size(); err != nil {
+			return err
+		}
+		if next, err = v.Scan(next, emit); err != nil {
+			return err
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if !follow || v.Final() {
+			return nil
+		}
+		if _, err := s.Wait(ctx, count); err != nil {
+			return err
+		}
+	}
+}

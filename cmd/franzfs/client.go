@@ -81,16 +81,16 @@ func readRemote(ctx context.Context, cmd *cli.Command, name, view string) error 
 		q.Set("format", "json")
 	}
 	if cmd.Bool("follow") {
-		view = "follow" // the daemon follows from the end of the stream
+		q.Set("follow", "")
 	}
 	resp, err := request(ctx, http.MethodGet, cmd.String("server"), name+"/"+view, q, nil)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
-	if !cmd.Bool("framed") || cmd.Bool("follow") {
+	// Unbuffered: followed records show as they arrive.
+	out := os.Stdout
+	if !cmd.Bool("framed") {
 		_, err = io.Copy(out, resp.Body)
 		return err
 	}

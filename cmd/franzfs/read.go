@@ -76,25 +76,5 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 		_, err := out.Write(payload)
 		return err
 	}
-	for next := int64(0); ; {
-		count, err := s.Count()
-		if err != nil {
-			return err
-		}
-		if _, err := v.Size(); err != nil {
-			return err
-		}
-		if next, err = v.Scan(next, emit); err != nil {
-			return err
-		}
-		if err := out.Flush(); err != nil {
-			return err
-		}
-		if !cmd.Bool("follow") || v.Final() {
-			return nil
-		}
-		if _, err := s.Wait(ctx, count); err != nil {
-			return err
-		}
-	}
+	return s.ScanFollow(ctx, v, 0, cmd.Bool("follow"), emit, out.Flush)
 }
