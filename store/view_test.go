@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -309,4 +311,32 @@ func TestScan(t *testing.T) {
 		}
 	}
 	_ = w
+}
+
+// Concurrent batches and single appends keep every record and their order
+// per caller (the race detector watches the writer's shared buffers).
+func TestConcurrentAppends(t *testing.T) {
+	w, s := newStream(t, []string{"time"})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				rec := Record{Payload: fmt.Appendf(nil, "%d %d\n", g, i), Index: []int64{Now}}
+				var err error
+				if i%2 == 0 {
+					_, err = w.Append(rec)
+				} else {
+					_, err = w.AppendBatch([]Record{rec, {Payload: []byte("pad\n"), Index: []int64{Now}}})
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, _ := s.Count(); n != 4*300 {
+		t.Fatalf("%d records", n)
+	}
 }

@@ -255,11 +255,11 @@ func (w *Writer) AppendBatch(recs []Record) (int64, error) {
 	}
 	n := len(w.indices)
 	values := w.scratch[:0]
-	defer func() { w.scratch = values }()
 	last := w.last
 	for k := range recs {
 		var err error
 		if values, err = w.check(&recs[k], last, values); err != nil {
+			w.scratch = values
 			w.mu.Unlock()
 			return first, fmt.Errorf("stream %s: record %d: %w", w.dir, first+int64(k), err)
 		}
@@ -270,6 +270,7 @@ func (w *Writer) AppendBatch(recs []Record) (int64, error) {
 		w.buffer(&recs[k], values[k*n:(k+1)*n])
 	}
 	copy(w.last, last)
+	w.scratch = values // kept for the next call, while mu is still held
 	return first, w.flushIfFull()
 }
 
