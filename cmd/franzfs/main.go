@@ -41,8 +41,9 @@ func main() {
 
 func app() *cli.Command {
 	return &cli.Command{
-		Name:  "franzfs",
-		Usage: "append-only streams in the franz format, shown as a filesystem",
+		Name:                  "franzfs",
+		Usage:                 "append-only streams in the franz format, shown as a filesystem",
+		EnableShellCompletion: true, // franzfs completion bash|zsh|fish
 		Description: `franzfs keeps streams of records (a directory with payloads, offsets and
 indices files, as franz writes them), appends to them, and reads them back
 by record number, by index value (time ranges) and by tag.
