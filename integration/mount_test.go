@@ -186,9 +186,10 @@ func TestMountTailFollow(t *testing.T) {
 				}
 				close(lines)
 			}()
-			if c.name == "cat follow" {
-				time.Sleep(200 * time.Millisecond) // follow starts at the end when opened
-			}
+			// follow starts at the end when opened: append only once it is.
+			waitFor(t, c.name+" to open its file", 5*time.Second, func() bool {
+				return holdsOpen(cmd.Process.Pid, c.cmd[len(c.cmd)-1])
+			})
 			from := w.Len()
 			writeEvents(t, w, from, from+4)
 			var want []int64
@@ -223,6 +224,17 @@ func TestMountTailFollow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// holdsOpen reports whether process pid has file open.
+func holdsOpen(pid int, file string) bool {
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && target == file {
+			return true
+		}
+	}
+	return false
 }
 
 // Streams made after the mount appear; deleted ones vanish.
