@@ -6,13 +6,11 @@
 package fusefs
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -49,9 +47,10 @@ type mount struct {
 }
 
 // Mount serves t at mountpoint until the returned server is unmounted. A
-// stale mount left there by a killed process is cleared first.
+// stale mount left there by a killed process is cleared first; a missing
+// device, mount point or permission is an error that says what to do.
 func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) {
-	if err := clearStale(mountpoint); err != nil {
+	if err := preflight(mountpoint); err != nil {
 		return nil, err
 	}
 	log := opts.Logger
@@ -114,29 +113,6 @@ func fuseLogger(debug bool) *log.Logger {
 		return log.New(os.Stderr, "go-fuse: ", log.LstdFlags)
 	}
 	return log.New(io.Discard, "", 0)
-}
-
-// clearStale lazily unmounts a mount point whose server is gone: it
-// answers ENOTCONN ("transport endpoint is not connected"). The stat must
-// reach the server: a plain stat may be answered from the kernel's cache
-// of the dead mount's attributes.
-func clearStale(mountpoint string) error {
-	var stx unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, mountpoint, unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &stx)
-	if err != nil && !errors.Is(err, syscall.ENOTCONN) {
-		err = &os.PathError{Op: "stat", Path: mountpoint, Err: err}
-	}
-	if !errors.Is(err, syscall.ENOTCONN) {
-		if err != nil {
-			return fmt.Errorf("mount point %s: %w", mountpoint, err)
-		}
-		return nil
-	}
-	slog.Info("clearing a stale mount", "mountpoint", mountpoint)
-	if err := unix.Unmount(mountpoint, unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("mount point %s is a stale mount that could not be cleared (try: umount -l %s): %w", mountpoint, mountpoint, err)
-	}
-	return nil
 }
 
 // raiseFileLimit lifts the soft limit on open files to the hard one: every

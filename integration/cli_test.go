@@ -82,26 +82,13 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"append", "--live", live, "--index", "m=1", "--index", "n=6", "s"}, 2, "has no index m"},
 		{[]string{"append", "--live", live, "--index", "n=x", "s"}, 2, `value "x" is not an integer`},
 		{[]string{"append", "s"}, 2, "needs --live"},
-		{[]string{"read", filepath.Join(live, "nope")}, 3, "no such stream"},
+		{[]string{"read", filepath.Join(live, "nope")}, 3, "no stream " + filepath.Join(live, "nope") + ": check the name"},
 		{[]string{"read", "-r", "5:2", filepath.Join(live, "s")}, 2, "start after end"},
 		{[]string{"read", "-r", "9", filepath.Join(live, "s")}, 3, "not found"},
 		{[]string{"read", "--index", "zz", "-r", "1:", filepath.Join(live, "s")}, 3, `index "zz"`},
 	}
 	for _, c := range cases {
-		cmd := exec.Command(franzfs, c.args...)
-		cmd.Stdin = strings.NewReader("")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != c.code {
-			t.Errorf("%v: %v, want exit %d: %s", c.args, err, c.code, stderr.String())
-			continue
-		}
-		msg := stderr.String()
-		if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, c.msg) {
-			t.Errorf("%v: message %q, want one line with %q", c.args, msg, c.msg)
-		}
+		wantError(t, exec.Command(franzfs, c.args...), c.code, c.msg)
 	}
 	// A second writer is refused while the first holds the stream.
 	w := newEvents(t, filepath.Join(live, "locked"), 1)
@@ -130,5 +117,25 @@ func TestCLIReadFollow(t *testing.T) {
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("read --follow on Ctrl-C: %v", err)
+	}
+}
+
+// wantError runs cmd and checks that it fails with exit code code and one
+// line on stderr that contains msg.
+func wantError(t *testing.T, cmd *exec.Cmd, code int, msg string) {
+	t.Helper()
+	if cmd.Stdin == nil {
+		cmd.Stdin = strings.NewReader("")
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != code {
+		t.Errorf("%v: %v, want exit %d: %s", cmd.Args, err, code, stderr.String())
+		return
+	}
+	if got := stderr.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, msg) {
+		t.Errorf("%v: message %q, want one line with %q", cmd.Args, got, msg)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/franzfs/franzfs/fusefs"
 	"github.com/franzfs/franzfs/squash"
 	"github.com/franzfs/franzfs/store"
 )
@@ -25,7 +26,8 @@ const (
 	exitUsage    = 2 // bad arguments or names
 	exitNotFound = 3 // no such stream, record, index or tag
 	exitCorrupt  = 4 // a damaged stream or image, or an image in a compression not read
-	exitLocked   = 5 // another writer holds the stream
+	exitBusy     = 5 // in use: a stream locked by another writer, a mount point mounted, an address taken
+	exitDenied   = 6 // not permitted, or no FUSE here
 )
 
 func main() {
@@ -69,19 +71,36 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ec):
 		return ec.ExitCode()
-	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrBadRecord), errors.Is(err, errUsage):
+	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrBadRecord), errors.Is(err, errUsage), errors.Is(err, syscall.ENOTDIR):
 		return exitUsage
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return exitNotFound
 	case errors.Is(err, store.ErrCorrupt), errors.Is(err, squash.ErrCorrupt), errors.Is(err, squash.ErrUnsupported):
 		return exitCorrupt
-	case errors.Is(err, store.ErrLocked):
-		return exitLocked
+	case errors.Is(err, store.ErrLocked), errors.Is(err, fusefs.ErrBusy), errors.Is(err, syscall.EADDRINUSE):
+		return exitBusy
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, fusefs.ErrNoFUSE):
+		return exitDenied
 	}
 	return exitError
 }
 
 var errUsage = errors.New("usage")
+
+// advice is an error whose one line says what happened and what to do;
+// errors.Is still finds its kind (and so its exit code), which the line
+// does not repeat.
+type advice struct {
+	msg  string
+	kind error
+}
+
+func advise(kind error, format string, args ...any) error {
+	return &advice{fmt.Sprintf(format, args...), kind}
+}
+
+func (e *advice) Error() string { return e.msg }
+func (e *advice) Unwrap() error { return e.kind }
 
 func usageError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 
@@ -52,10 +54,8 @@ func runMount(ctx context.Context, cmd *cli.Command) error {
 		return usageError("mount needs --live DIR, --archive DIR or both")
 	}
 	var images tree.Images
-	for _, d := range []struct{ what, dir string }{{"live root", live}, {"archive directory", archive}} {
-		if fi, err := os.Stat(d.dir); d.dir != "" && (err != nil || !fi.IsDir()) {
-			return fmt.Errorf("%s %s is not a directory: %w", d.what, d.dir, errNotDir(err))
-		}
+	if err := checkDirs(live, archive); err != nil {
+		return err
 	}
 	if archive != "" {
 		images = tree.NewArchiveDir(archive)
@@ -84,11 +84,32 @@ func runMount(ctx context.Context, cmd *cli.Command) error {
 	return nil
 }
 
-func errNotDir(err error) error {
-	if err != nil {
-		return err
+// checkDirs checks the --live and --archive directories given.
+func checkDirs(live, archive string) error {
+	for _, d := range []struct{ what, dir string }{{"live root", live}, {"archive directory", archive}} {
+		if d.dir != "" {
+			if err := checkDir(d.what, d.dir); err != nil {
+				return err
+			}
+		}
 	}
-	return fmt.Errorf("not a directory")
+	return nil
+}
+
+// checkDir tells a missing or unreadable directory apart, in one line.
+func checkDir(what, dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return advise(fs.ErrNotExist, "%s %s does not exist: create it (mkdir -p %s), or give another", what, dir, dir)
+	case errors.Is(err, fs.ErrPermission):
+		return advise(fs.ErrPermission, "%s %s: permission denied: run as a user who can read it", what, dir)
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", what, dir, err)
+	case !fi.IsDir():
+		return usageError("%s %s is not a directory", what, dir)
+	}
+	return nil
 }
 
 // announceReady tells whoever waits that the mount serves: a line on

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -49,6 +50,9 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 func runServe(ctx context.Context, cmd *cli.Command) error {
 	if cmd.String("live") == "" {
 		return usageError("serve needs --live DIR")
+	}
+	if err := checkDirs(cmd.String("live"), cmd.String("archive")); err != nil {
+		return err
 	}
 	sync, err := store.ParseSync(cmd.String("sync"))
 	if err != nil {
@@ -114,7 +118,10 @@ func listen(addr, unixPath string, haveToken bool) (net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w (is another server there? try --listen with another port)", addr, err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, advise(syscall.EADDRINUSE, "address %s is in use: is a franzfs serve running already? Stop it, or give --listen another port", addr)
+		}
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return ln, nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +58,9 @@ func openStream(cmd *cli.Command) (*store.Stream, func(), error) {
 		return s, func() { s.Close(); img.Close() }, nil
 	}
 	s, err := store.OpenDir(p)
+	if _, statErr := os.Stat(p); errors.Is(err, store.ErrNotFound) && errors.Is(statErr, fs.ErrNotExist) {
+		return nil, nil, advise(store.ErrNotFound, "no stream %s: check the name (ls %s), or create it with franzfs append", p, filepath.Dir(p))
+	}
 	if err != nil {
 		return nil, nil, err
 	}
