@@ -24,11 +24,12 @@ import (
 // an integer, or for time also an RFC 3339 string.
 const BatchContentType = "application/x-ndjson"
 
-type batchRecord struct {
-	Payload []byte                     `json:"payload"` // base64 in JSON
-	Text    *string                    `json:"text"`
-	Index   map[string]json.RawMessage `json:"index"`
-	Tags    []string                   `json:"tags"`
+// BatchRecord is one line of a batch.
+type BatchRecord struct {
+	Payload []byte                     `json:"payload,omitempty"` // base64 in JSON
+	Text    *string                    `json:"text,omitempty"`
+	Index   map[string]json.RawMessage `json:"index,omitempty"`
+	Tags    []string                   `json:"tags,omitempty"`
 }
 
 // pending is a record as the request gives it: index values by name.
@@ -142,7 +143,7 @@ func parseBatch(body []byte, common map[string]int64, tags []string, now time.Ti
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var br batchRecord
+		var br BatchRecord
 		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&br); err != nil {
@@ -207,10 +208,11 @@ func (s *Server) append(name string, recs []pending) (int64, error) {
 		}
 	}
 	slices.Sort(names[1:])
-	w, err := s.writer(name, names)
+	w, release, err := s.writer(name, names)
 	if err != nil {
 		return 0, err
 	}
+	defer release()
 	indices := w.Indices()
 	batch := make([]store.Record, len(recs))
 	for i, rec := range recs {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/franzfs/franzfs/store"
 	"github.com/franzfs/franzfs/tree"
@@ -27,14 +28,19 @@ type Config struct {
 	// MaxBody bounds a request body, MaxRecord one record (413 beyond).
 	MaxBody, MaxRecord int64
 	// Token, if set, must be sent as "Authorization: Bearer TOKEN".
-	Token  string
-	Logger *slog.Logger
+	Token string
+	// IdleClose closes a stream's writer, releasing its lock, once no
+	// append has used it for this long (DefaultIdleClose if 0, never if
+	// negative), so that a finished stream can be archived and removed.
+	IdleClose time.Duration
+	Logger    *slog.Logger
 }
 
 // Defaults for the limits.
 const (
 	DefaultMaxBody   = 256 << 20
 	DefaultMaxRecord = 64 << 20
+	DefaultIdleClose = time.Minute
 )
 
 // Server holds the open writers of the streams it appends to.
@@ -45,8 +51,16 @@ type Server struct {
 	metrics *metrics
 
 	mu      sync.Mutex
-	writers map[string]*store.Writer // GUARDED_BY(mu): by stream name
-	closed  bool                     // GUARDED_BY(mu)
+	writers map[string]*openWriter // GUARDED_BY(mu): by stream name
+	closed  bool                   // GUARDED_BY(mu)
+	done    chan struct{}          // closed by Close: ends closeIdle
+}
+
+// openWriter is a writer the server holds, with what closeIdle needs.
+type openWriter struct {
+	*store.Writer
+	users   int       // GUARDED_BY(Server.mu): appends using it now
+	lastUse time.Time // GUARDED_BY(Server.mu)
 }
 
 // New returns a server of cfg.Live (and cfg.Archive).
@@ -67,8 +81,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Archive != "" {
 		images = tree.NewArchiveDir(cfg.Archive)
 	}
-	s := &Server{cfg: cfg, tree: tree.New(cfg.Live, images), log: cfg.Logger, metrics: newMetrics(), writers: map[string]*store.Writer{}}
+	if cfg.IdleClose == 0 {
+		cfg.IdleClose = DefaultIdleClose
+	}
+	s := &Server{cfg: cfg, tree: tree.New(cfg.Live, images), log: cfg.Logger, metrics: newMetrics(),
+		writers: map[string]*openWriter{}, done: make(chan struct{})}
 	s.metrics.reg.MustRegister(fsyncCollector{s})
+	if cfg.IdleClose > 0 {
+		go s.closeIdle()
+	}
 	return s, nil
 }
 
@@ -117,31 +138,67 @@ func (s *Server) authorized(next http.Handler) http.Handler {
 }
 
 // writer returns the open writer of stream name, opening it (and creating
-// the stream with indices, if it does not exist) on first use.
-func (s *Server) writer(name string, indices []string) (*store.Writer, error) {
+// the stream with indices, if it does not exist) on first use. The caller
+// calls release when done with it.
+func (s *Server) writer(name string, indices []string) (w *store.Writer, release func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, errors.New("server is shutting down")
+		return nil, nil, errors.New("server is shutting down")
 	}
-	if w := s.writers[name]; w != nil {
-		return w, nil
+	ow := s.writers[name]
+	if ow == nil {
+		w, err := store.OpenWriter(filepath.Join(s.cfg.Live, filepath.FromSlash(name)), store.WriterOptions{
+			Create: true, Indices: indices, Sync: s.cfg.Sync,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		ow = &openWriter{Writer: w}
+		s.writers[name] = ow
 	}
-	w, err := store.OpenWriter(filepath.Join(s.cfg.Live, filepath.FromSlash(name)), store.WriterOptions{
-		Create: true, Indices: indices, Sync: s.cfg.Sync,
-	})
-	if err != nil {
-		return nil, err
+	ow.users++
+	return ow.Writer, func() {
+		s.mu.Lock()
+		ow.users--
+		ow.lastUse = time.Now()
+		s.mu.Unlock()
+	}, nil
+}
+
+// closeIdle closes the writers no append has used for IdleClose, until
+// Close.
+func (s *Server) closeIdle() {
+	tick := time.NewTicker(max(s.cfg.IdleClose/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-tick.C:
+			s.mu.Lock()
+			for name, ow := range s.writers {
+				if ow.users == 0 && now.Sub(ow.lastUse) >= s.cfg.IdleClose {
+					if err := ow.Close(); err != nil {
+						s.log.Error("closing an idle writer", "stream", name, "err", err)
+					}
+					delete(s.writers, name)
+				}
+			}
+			s.mu.Unlock()
+		}
 	}
-	s.writers[name] = w
-	return w, nil
 }
 
 // Close flushes and closes every writer; appends after it fail.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
 	s.closed = true
+	close(s.done)
 	var errs []error
 	for name, w := range s.writers {
 		errs = append(errs, w.Close())

@@ -4,16 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/franzfs/franzfs/client"
 	"github.com/franzfs/franzfs/ingest"
 )
 
@@ -23,30 +22,9 @@ var serverFlag = &cli.StringFlag{
 	Sources: cli.EnvVars("FRANZFS_SERVER"),
 }
 
-// request sends a request to the daemon and fails on a non-2xx answer,
-// with the daemon's one-line reason.
-func request(ctx context.Context, method, base, path string, q url.Values, body io.Reader) (*http.Response, error) {
-	u := strings.TrimSuffix(base, "/") + "/streams/" + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return nil, err
-	}
-	if tok := os.Getenv("FRANZFS_TOKEN"); tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("server %s: %w", base, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		return nil, fmt.Errorf("server %s: %s: %s", base, resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return resp, nil
+// daemon is the client of the daemon the command's --server names.
+func daemon(cmd *cli.Command) *client.Client {
+	return &client.Client{Base: cmd.String("server"), Token: os.Getenv("FRANZFS_TOKEN")}
 }
 
 // appendRemote posts standard input to the daemon.
@@ -65,7 +43,7 @@ func appendRemote(ctx context.Context, cmd *cli.Command, name string) error {
 	for _, t := range cmd.StringSlice("tag") {
 		q.Add("tag", t)
 	}
-	resp, err := request(ctx, http.MethodPost, cmd.String("server"), name, q, bufio.NewReader(os.Stdin))
+	resp, err := daemon(cmd).Do(ctx, http.MethodPost, name, q, "", bufio.NewReader(os.Stdin))
 	if err != nil {
 		return err
 	}
@@ -76,33 +54,22 @@ func appendRemote(ctx context.Context, cmd *cli.Command, name string) error {
 
 // readRemote prints a view served by the daemon.
 func readRemote(ctx context.Context, cmd *cli.Command, name, view string) error {
-	q := url.Values{}
 	if cmd.Bool("framed") {
-		q.Set("format", "json")
+		// Unbuffered: followed records show as they arrive.
+		return daemon(cmd).Framed(ctx, name, view, cmd.Bool("follow"), func(fr ingest.FramedRecord) error {
+			_, err := os.Stdout.Write(append(binary.LittleEndian.AppendUint64(nil, uint64(len(fr.Payload))), fr.Payload...))
+			return err
+		})
 	}
+	q := url.Values{}
 	if cmd.Bool("follow") {
 		q.Set("follow", "")
 	}
-	resp, err := request(ctx, http.MethodGet, cmd.String("server"), name+"/"+view, q, nil)
+	resp, err := daemon(cmd).Do(ctx, http.MethodGet, name+"/"+view, q, "", nil)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	// Unbuffered: followed records show as they arrive.
-	out := os.Stdout
-	if !cmd.Bool("framed") {
-		_, err = io.Copy(out, resp.Body)
-		return err
-	}
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var fr ingest.FramedRecord
-		if err := dec.Decode(&fr); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		out.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(fr.Payload))))
-		out.Write(fr.Payload)
-	}
+	_, err = io.Copy(os.Stdout, resp.Body)
+	return err
 }

@@ -62,6 +62,7 @@ Start with:
 			mountCommand(),
 			archiveCommand(),
 			serveCommand(),
+			forwardCommand(),
 		},
 	}
 }

@@ -42,6 +42,7 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 			&cli.StringFlag{Name: "token-file", Usage: "require \"Authorization: Bearer TOKEN\", TOKEN read from `FILE`; needed beyond loopback"},
 			&cli.Int64Flag{Name: "max-body", Value: ingest.DefaultMaxBody, Usage: "largest request body, in bytes (413 beyond)"},
 			&cli.Int64Flag{Name: "max-record", Value: ingest.DefaultMaxRecord, Usage: "largest record, in bytes (413 beyond)"},
+			&cli.DurationFlag{Name: "idle-close", Value: ingest.DefaultIdleClose, Usage: "close a stream's writer, releasing its lock, after `DURATION` without appends (negative: never)"},
 		},
 		Action: runServe,
 	}
@@ -74,7 +75,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	}
 	srv, err := ingest.New(ingest.Config{
 		Live: cmd.String("live"), Archive: cmd.String("archive"), Sync: sync, Token: token,
-		MaxBody: cmd.Int64("max-body"), MaxRecord: cmd.Int64("max-record"),
+		MaxBody: cmd.Int64("max-body"), MaxRecord: cmd.Int64("max-record"), IdleClose: cmd.Duration("idle-close"),
 	})
 	if err != nil {
 		ln.Close()
