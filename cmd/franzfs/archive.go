@@ -45,6 +45,9 @@ func runArchive(ctx context.Context, cmd *cli.Command) error {
 		return usageError("want STREAM... OUT.squashfs (see franzfs archive --help)")
 	}
 	out, names := args[len(args)-1], args[:len(args)-1]
+	if err := checkDir("directory of "+out+",", filepath.Dir(out)); err != nil {
+		return err
+	}
 	var sources []squash.Source
 	for _, name := range names {
 		p, err := streamPath(cmd, name)

@@ -36,7 +36,7 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 		Flags: []cli.Flag{
 			liveFlag,
 			&cli.StringFlag{Name: "archive", Usage: "a `DIR` of archive images to serve read-only"},
-			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "TCP `ADDR` to listen on"},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "TCP `ADDR` to listen on", Sources: cli.EnvVars("FRANZFS_LISTEN")},
 			&cli.StringFlag{Name: "unix", Usage: "listen on the unix socket `PATH` instead"},
 			&cli.StringFlag{Name: "sync", Value: "none", Usage: "when an append is answered: none (in the kernel), batch (on disk, fsyncs shared), always (on disk)"},
 			&cli.StringFlag{Name: "token-file", Usage: "require \"Authorization: Bearer TOKEN\", TOKEN read from `FILE`; needed beyond loopback"},
