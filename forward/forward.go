@@ -115,7 +115,12 @@ func (c *Config) once(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := <-followed; err != nil {
+	err = <-followed
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Not a refusal: the source stream may be created later.
+		return fmt.Errorf("source stream %s at %s does not exist (yet)", c.Stream, c.From.Base)
+	case err != nil:
 		return err
 	}
 	return fmt.Errorf("source %s ended the follow of %s", c.From.Base, c.Stream)

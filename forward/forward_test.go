@@ -148,6 +148,32 @@ func TestForwardResumes(t *testing.T) {
 	}
 }
 
+// A forwarder started before its source stream exists waits for it.
+func TestForwardWaitsForSource(t *testing.T) {
+	remote, _ := daemon(t)
+	gateway, _ := daemon(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{From: remote, To: gateway, Stream: "later", Target: "later", Retry: 10 * time.Millisecond})
+	}()
+	time.Sleep(50 * time.Millisecond) // it has found no source, and waits
+	if _, err := remote.AppendBatch(ctx, "later", []ingest.BatchRecord{{Payload: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(records(t, gateway, "later")) != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := records(t, gateway, "later"); len(got) != 1 || string(got[0].Payload) != "x" {
+		t.Errorf("target: %+v", got)
+	}
+}
+
 // A target that franzfs forward did not write is refused, not appended to.
 func TestForwardRefusesForeignTarget(t *testing.T) {
 	remote, _ := daemon(t)

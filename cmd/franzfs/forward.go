@@ -23,8 +23,9 @@ with its index values and tags. Runs until Ctrl-C or SIGTERM.
 
 The target keeps each record's number in the source as its index "src":
 started again, forward resumes just after the last record the target holds,
-so nothing is skipped and nothing sent twice. If either daemon fails, it
-starts over after --retry; a refusal (4xx) ends it. FRANZFS_TOKEN, if set,
+so nothing is skipped and nothing sent twice. If either daemon fails, or
+the source stream does not exist yet, it starts over after --retry; a
+refusal (4xx) ends it. FRANZFS_TOKEN, if set,
 is sent to both.
 
    franzfs forward --from http://remote:7070 --to http://gateway:7070 --every 10 sensors/room1`,
