@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/franzfs/franzfs/internal/advice"
 )
 
 // Errors a mount meets before it serves, each told in one line that says
@@ -32,25 +34,25 @@ const fuseDevice = "/dev/fuse"
 // of fusermount. It clears a stale mount on the way.
 func preflight(mountpoint string) error {
 	if _, err := os.Stat(fuseDevice); err != nil {
-		return advise(ErrNoFUSE, "no %s: this kernel or container has no FUSE (try modprobe fuse; give a container --device %s)", fuseDevice, fuseDevice)
+		return advice.New(ErrNoFUSE, "no %s: this kernel or container has no FUSE (try modprobe fuse; give a container --device %s)", fuseDevice, fuseDevice)
 	}
 	root := os.Geteuid() == 0
 	if !root {
 		if _, err := exec.LookPath("fusermount3"); err != nil {
-			return advise(ErrNoFUSE, "fusermount3 not found: install fuse3 (apt-get install fuse3) or mount as root")
+			return advice.New(ErrNoFUSE, "fusermount3 not found: install fuse3 (apt-get install fuse3) or mount as root")
 		}
 		if unix.Access(fuseDevice, unix.R_OK|unix.W_OK) != nil {
-			return advise(fs.ErrPermission, "no permission to use %s: mount as root, or make it usable (chmod 0666 %s)", fuseDevice, fuseDevice)
+			return advice.New(fs.ErrPermission, "no permission to use %s: mount as root, or make it usable (chmod 0666 %s)", fuseDevice, fuseDevice)
 		}
 	}
 	if err := clearStale(mountpoint); err != nil {
 		return err
 	}
 	if src, fstype, ok := mountedAt(mountpoint); ok {
-		return advise(ErrBusy, "mount point %s is already mounted (%s %s): unmount it first (umount %s)", mountpoint, fstype, src, mountpoint)
+		return advice.New(ErrBusy, "mount point %s is already mounted (%s %s): unmount it first (umount %s)", mountpoint, fstype, src, mountpoint)
 	}
 	if !root && unix.Access(mountpoint, unix.W_OK) != nil {
-		return advise(fs.ErrPermission, "no permission to mount on %s: use a directory you own, or mount as root", mountpoint)
+		return advice.New(fs.ErrPermission, "no permission to mount on %s: use a directory you own, or mount as root", mountpoint)
 	}
 	return nil
 }
@@ -65,13 +67,13 @@ func clearStale(mountpoint string) error {
 	switch {
 	case err == nil:
 		if stx.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return advise(syscall.ENOTDIR, "mount point %s is not a directory", mountpoint)
+			return advice.New(syscall.ENOTDIR, "mount point %s is not a directory", mountpoint)
 		}
 		return nil
 	case errors.Is(err, syscall.ENOENT):
-		return advise(fs.ErrNotExist, "mount point %s does not exist: create it (mkdir -p %s)", mountpoint, mountpoint)
+		return advice.New(fs.ErrNotExist, "mount point %s does not exist: create it (mkdir -p %s)", mountpoint, mountpoint)
 	case errors.Is(err, syscall.EACCES):
-		return advise(fs.ErrPermission, "mount point %s: permission denied: use a directory you can reach, or mount as root", mountpoint)
+		return advice.New(fs.ErrPermission, "mount point %s: permission denied: use a directory you can reach, or mount as root", mountpoint)
 	case !errors.Is(err, syscall.ENOTCONN):
 		return fmt.Errorf("mount point %s: %w", mountpoint, err)
 	}
@@ -134,17 +136,3 @@ func unescapeMountinfo(s string) string {
 	}
 	return b.String()
 }
-
-// advice is an error whose one line says what happened and what to do;
-// errors.Is still finds its kind, which the line does not repeat.
-type advice struct {
-	msg  string
-	kind error
-}
-
-func advise(kind error, format string, args ...any) error {
-	return &advice{fmt.Sprintf(format, args...), kind}
-}
-
-func (e *advice) Error() string { return e.msg }
-func (e *advice) Unwrap() error { return e.kind }

@@ -88,21 +88,6 @@ func exitCode(err error) int {
 
 var errUsage = errors.New("usage")
 
-// advice is an error whose one line says what happened and what to do;
-// errors.Is still finds its kind (and so its exit code), which the line
-// does not repeat.
-type advice struct {
-	msg  string
-	kind error
-}
-
-func advise(kind error, format string, args ...any) error {
-	return &advice{fmt.Sprintf(format, args...), kind}
-}
-
-func (e *advice) Error() string { return e.msg }
-func (e *advice) Unwrap() error { return e.kind }
-
 func usageError(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
 }

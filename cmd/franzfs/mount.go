@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/franzfs/franzfs/fusefs"
+	"github.com/franzfs/franzfs/internal/advice"
 	"github.com/franzfs/franzfs/tree"
 )
 
@@ -101,9 +102,9 @@ func checkDir(what, dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return advise(fs.ErrNotExist, "%s %s does not exist: create it (mkdir -p %s), or give another", what, dir, dir)
+		return advice.New(fs.ErrNotExist, "%s %s does not exist: create it (mkdir -p %s), or give another", what, dir, dir)
 	case errors.Is(err, fs.ErrPermission):
-		return advise(fs.ErrPermission, "%s %s: permission denied: run as a user who can read it", what, dir)
+		return advice.New(fs.ErrPermission, "%s %s: permission denied: run as a user who can read it", what, dir)
 	case err != nil:
 		return fmt.Errorf("%s %s: %w", what, dir, err)
 	case !fi.IsDir():

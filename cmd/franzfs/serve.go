@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/franzfs/franzfs/ingest"
+	"github.com/franzfs/franzfs/internal/advice"
 	"github.com/franzfs/franzfs/store"
 )
 
@@ -120,7 +121,7 @@ func listen(addr, unixPath string, haveToken bool) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, advise(syscall.EADDRINUSE, "address %s is in use: is a franzfs serve running already? Stop it, or give --listen another port", addr)
+			return nil, advice.New(syscall.EADDRINUSE, "address %s is in use: is a franzfs serve running already? Stop it, or give --listen another port", addr)
 		}
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}

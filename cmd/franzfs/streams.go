@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/franzfs/franzfs/internal/advice"
 	"github.com/franzfs/franzfs/squash"
 	"github.com/franzfs/franzfs/store"
 	"github.com/franzfs/franzfs/tree"
@@ -59,7 +60,7 @@ func openStream(cmd *cli.Command) (*store.Stream, func(), error) {
 	}
 	s, err := store.OpenDir(p)
 	if _, statErr := os.Stat(p); errors.Is(err, store.ErrNotFound) && errors.Is(statErr, fs.ErrNotExist) {
-		return nil, nil, advise(store.ErrNotFound, "no stream %s: check the name (ls %s), or create it with franzfs append", p, filepath.Dir(p))
+		return nil, nil, advice.New(store.ErrNotFound, "no stream %s: check the name (ls %s), or create it with franzfs append", p, filepath.Dir(p))
 	}
 	if err != nil {
 		return nil, nil, err
