@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,11 +154,25 @@ func TestForwardWaitsForSource(t *testing.T) {
 	remote, _ := daemon(t)
 	gateway, _ := daemon(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	var logged strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(p)
+	}), nil))
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{From: remote, To: gateway, Stream: "later", Target: "later", Retry: 10 * time.Millisecond})
+		done <- Run(ctx, Config{From: remote, To: gateway, Stream: "later", Target: "later", Retry: 10 * time.Millisecond, Log: log})
 	}()
-	time.Sleep(50 * time.Millisecond) // it has found no source, and waits
+	for waited, deadline := false, time.Now().Add(5*time.Second); !waited; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		waited = strings.Contains(logged.String(), "source stream later at "+remote.Base+" does not exist (yet)")
+		mu.Unlock()
+		if !waited && time.Now().After(deadline) {
+			t.Fatal("the forwarder did not say it waits for its source")
+		}
+	}
 	if _, err := remote.AppendBatch(ctx, "later", []ingest.BatchRecord{{Payload: []byte("x")}}); err != nil {
 		t.Fatal(err)
 	}
@@ -189,6 +204,10 @@ func TestForwardRefusesForeignTarget(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func records(t *testing.T, c *client.Client, name string) []ingest.FramedRecord {
 	var out []ingest.FramedRecord

@@ -34,9 +34,12 @@ func TestExampleFollowErrors(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // its tails have started
-	writeEvents(t, a, 5, 20)           // errors 13
-	writeEvents(t, b, 1, 4)            // error 3
+	waitFor(t, "a tail of each stream", 5*time.Second, func() bool {
+		out, _ := exec.Command("pgrep", "-c", "-f", "tail -n 0 -F "+m.dir).Output()
+		return strings.TrimSpace(string(out)) == "2"
+	})
+	writeEvents(t, a, 5, 20) // errors 13
+	writeEvents(t, b, 1, 4)  // error 3
 	newEvents(t, filepath.Join(live, "later"), 14)
 	want := []string{"app/a: " + event(13), "b: " + event(3), "later: " + event(3) + "later: " + event(13)}
 	waitFor(t, "the new errors of every stream", 10*time.Second, func() bool {
