@@ -1,10 +1,12 @@
 package integration
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,8 +23,10 @@ type step struct {
 	ready      string // a background step's line that says it serves
 
 	// An endless command is stopped after it printed want; during runs
-	// while it waits, once it has had time to open its files.
+	// while it waits, once one of its processes holds follows open (a path,
+	// or "socket:" for a connection to the daemon).
 	endless bool
+	follows string
 	during  string
 
 	want       string   // the whole output, when it is known
@@ -47,8 +51,8 @@ var readme = map[string]step{
 	`cat /mnt/franz/app/events/seq/-1`:                                                                             {want: "5\n"},
 	`cat /mnt/franz/app/events/index/time/-15m:`:                                                                   {want: `{"level":"error","msg":"db down"}` + "\n1\n2\n3\n4\n5\n"},
 	`cat /mnt/franz/app/events/query/error+db`:                                                                     {want: `{"level":"error","msg":"db down"}` + "\n"},
-	`tail -f /mnt/franz/app/events/seq/-1:`:                                                                        {endless: true, during: "echo 6 | ./franzfs append --live /srv/live app/events", want: "5\n6\n"},
-	`cat /mnt/franz/app/events/follow`:                                                                             {endless: true, during: "echo 7 | ./franzfs append --live /srv/live app/events", want: "7\n"},
+	`tail -f /mnt/franz/app/events/seq/-1:`:                                                                        {endless: true, follows: "/mnt/franz/app/events/seq/-1:", during: "echo 6 | ./franzfs append --live /srv/live app/events", want: "5\n6\n"},
+	`cat /mnt/franz/app/events/follow`:                                                                             {endless: true, follows: "/mnt/franz/app/events/follow", during: "echo 7 | ./franzfs append --live /srv/live app/events", want: "7\n"},
 	`./franzfs archive --live /srv/live app/events /srv/archive/events.squashfs`:                                   {want: `{"app/events":8}` + "\n"},
 	`ls /mnt/franz`:                 {want: "app\nevents\n", eventually: true},
 	`cat /mnt/franz/events/seq/-2:`: {want: "6\n7\n"},
@@ -61,7 +65,7 @@ var readme = map[string]step{
 	`source <(franzfs completion bash)`:                                                      {},
 
 	`franzfs mount --live /srv/live --archive /srv/archive /mnt/franz &`: {background: true, ready: "ready: /mnt/franz"},
-	`scripts/examples/follow-errors.sh /mnt/franz`: {endless: true, during: `echo '{"level":"error"}' | franzfs append --live /srv/live --tag error app/events`,
+	`scripts/examples/follow-errors.sh /mnt/franz`: {endless: true, follows: "/mnt/franz/app/events/tag/error", during: `echo '{"level":"error"}' | franzfs append --live /srv/live --tag error app/events`,
 		want: `app/events: {"level":"error"}` + "\n"},
 	`scripts/examples/export-window.sh /mnt/franz app/events -1h now`: {contains: []string{
 		`{"level":"error","msg":"db down","stream":"app/events"}`, `{"line":"7","stream":"app/events"}`}},
@@ -86,7 +90,7 @@ var readme = map[string]step{
 	`curl localhost:7070/streams/app/events`:                                     {contains: []string{`"records": 10`}},
 	`curl localhost:7070/streams/app/events/seq/-10:`:                            {want: `{"level":"error","msg":"db down"}` + "\n1\n2\n3\n4\n5\n6\n7\n" + `{"level":"error"}` + "\n" + `{"level":"error","msg":"disk full"}` + "\n"},
 	`curl 'localhost:7070/streams/app/events/tag/error?format=json'`:             {contains: []string{`"seq":0,`, `"seq":8,`, `"seq":9,`, `"tags":["db","error"]`}},
-	`curl -N localhost:7070/streams/app/events/follow`:                           {endless: true, during: "echo 8 | curl -s --data-binary @- localhost:7070/streams/app/events", want: "8\n"},
+	`curl -N localhost:7070/streams/app/events/follow`:                           {endless: true, follows: "socket:", during: "echo 8 | curl -s --data-binary @- localhost:7070/streams/app/events", want: "8\n"},
 	`curl -X DELETE localhost:7070/streams/app/log`:                              {want: ""},
 	`curl localhost:7070/healthz; curl localhost:7070/metrics`:                   {contains: []string{"ok\n", `franzfs_appended_records_total{stream="mixed"} 2`}},
 	`echo hi | franzfs append --server http://localhost:7070 --tag x app/events`: {want: `{"first":11,"count":1}` + "\n"},
@@ -182,7 +186,12 @@ func TestReadme(t *testing.T) {
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(1500 * time.Millisecond) // it has opened what it follows
+				// For curl, the daemon follows from the end within a
+				// microsecond of the connection; the append to come takes a
+				// new process and a new connection.
+				waitFor(t, line+" holds "+st.follows+" open", 10*time.Second, func() bool {
+					return groupHolds(cmd.Process.Pid, sub(st.follows))
+				})
 				during := exec.Command("bash", "-c", sub(st.during))
 				during.Dir, during.Env = repo, env
 				if b, err := during.CombinedOutput(); err != nil {
@@ -291,6 +300,30 @@ func containsAll(s string, sub func(string) string, parts []string) bool {
 func port(t *testing.T) string {
 	addr := freeAddr(t)
 	return addr[strings.LastIndex(addr, ":")+1:]
+}
+
+// groupHolds reports whether a process of process group pgid has an open
+// file descriptor to target, or whose link starts with it ("socket:").
+func groupHolds(pgid int, target string) bool {
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		stat, err := os.ReadFile("/proc/" + p.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// PID (COMM) STATE PPID PGRP ...; COMM may hold spaces.
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) < 3 || fields[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		fds, _ := os.ReadDir("/proc/" + p.Name() + "/fd")
+		for _, fd := range fds {
+			if link, err := os.Readlink("/proc/" + p.Name() + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(link, target) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // mountsUnder lists the mount points under dir, deepest first.
