@@ -108,3 +108,24 @@ func BenchmarkAppendBatch100(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkCommit100(b *testing.B) {
+	w, err := OpenWriter(b.TempDir(), WriterOptions{Create: true, Indices: []string{"time"}, Buffer: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	payload := make([]byte, 100)
+	var batch Batch
+	b.SetBytes(100 * (100 + 16))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		for k := range 100 {
+			batch.Add(payload, int64(i*100+k))
+		}
+		if _, err := w.Commit(&batch); err != nil {
+			b.Fatal(err)
+		}
+		batch.Reset()
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,8 +67,44 @@ func TestReadHandWrittenStream(t *testing.T) {
 	}
 }
 
-// The writer's bytes on disk are exactly the format's.
+// appendWays are the ways to append records, all or none, that must give
+// the same stream and the same refusals.
+var appendWays = []struct {
+	name   string
+	append func(w *Writer, recs []Record) (int64, error)
+}{
+	{"Append", func(w *Writer, recs []Record) (int64, error) {
+		if len(recs) != 1 {
+			return w.AppendBatch(recs) // one by one would not be all or none
+		}
+		return w.Append(recs[0])
+	}},
+	{"AppendBatch", (*Writer).AppendBatch},
+	{"Batch", func(w *Writer, recs []Record) (int64, error) {
+		var b Batch
+		for _, r := range recs {
+			if err := b.Add(r.Payload, r.Index...); err != nil {
+				return 0, err
+			}
+			if len(r.Tags) > 0 {
+				if err := b.Tag(r.Tags...); err != nil {
+					return 0, err
+				}
+			}
+		}
+		return w.Commit(&b)
+	}},
+}
+
+// The writer's bytes on disk are exactly the format's, whichever way the
+// records came.
 func TestWriterBytesOnDisk(t *testing.T) {
+	for _, way := range appendWays {
+		t.Run(way.name, func(t *testing.T) { testWriterBytesOnDisk(t, way.append) })
+	}
+}
+
+func testWriterBytesOnDisk(t *testing.T, appendRecs func(*Writer, []Record) (int64, error)) {
 	dir := t.TempDir()
 	w, err := OpenWriter(dir, WriterOptions{Create: true, Indices: []string{"time", "seq"}})
 	if err != nil {
@@ -78,11 +115,11 @@ func TestWriterBytesOnDisk(t *testing.T) {
 		{Payload: []byte(""), Index: []int64{7, 9}},
 		{Payload: []byte("cde"), Index: []int64{8, 9}, Tags: []string{"y", "x", "x"}},
 	}
-	for i, r := range recs {
-		n, err := w.Append(r)
-		if err != nil || n != int64(i) {
-			t.Fatalf("append %d: %d, %v", i, n, err)
-		}
+	if n, err := appendRecs(w, recs[:1]); err != nil || n != 0 {
+		t.Fatalf("append 0: %d, %v", n, err)
+	}
+	if n, err := appendRecs(w, recs[1:]); err != nil || n != 1 {
+		t.Fatalf("append 1 and 2: %d, %v", n, err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -103,6 +140,12 @@ func TestWriterBytesOnDisk(t *testing.T) {
 }
 
 func TestWriterRefuses(t *testing.T) {
+	for _, way := range appendWays {
+		t.Run(way.name, func(t *testing.T) { testWriterRefuses(t, way.append) })
+	}
+}
+
+func testWriterRefuses(t *testing.T, appendRecs func(*Writer, []Record) (int64, error)) {
 	w, s := newStream(t, []string{"time", "n"}, Record{Payload: []byte("a"), Index: []int64{10, 10}})
 	cases := []struct {
 		name string
@@ -110,25 +153,33 @@ func TestWriterRefuses(t *testing.T) {
 	}{
 		{"decreasing index", []Record{{Index: []int64{9, 10}}}},
 		{"decreasing later in batch", []Record{{Index: []int64{10, 11}}, {Index: []int64{10, 10}}}},
+		{"decreasing after Now", []Record{{Index: []int64{Now, 11}}, {Index: []int64{11, 11}}}},
 		{"too few values", []Record{{Index: []int64{10}}}},
 		{"too many values", []Record{{Index: []int64{10, 10, 10}}}},
+		{"too few values later in batch", []Record{{Index: []int64{10, 10}}, {Index: []int64{10}}}},
 		{"bad tag", []Record{{Index: []int64{11, 11}, Tags: []string{"a b"}}}},
+		{"bad tag later in batch", []Record{{Index: []int64{11, 11}}, {Index: []int64{11, 11}, Tags: []string{"ok", "a/b"}}}},
 		{"empty tag", []Record{{Index: []int64{11, 11}, Tags: []string{""}}}},
 		{"long tag", []Record{{Index: []int64{11, 11}, Tags: []string{string(bytes.Repeat([]byte("a"), 129))}}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := w.AppendBatch(c.recs); err == nil {
-				t.Fatal("accepted")
+			_, err := appendRecs(w, c.recs)
+			if !errors.Is(err, ErrBadRecord) {
+				t.Fatalf("got %v, want ErrBadRecord", err)
 			}
 			if n, _ := s.Count(); n != 1 {
 				t.Fatalf("count %d after refused batch", n)
 			}
 		})
 	}
-	// The writer goes on after refusals, from the last good values.
-	if n, err := w.Append(Record{Payload: []byte("b"), Index: []int64{10, 10}}); err != nil || n != 1 {
+	// The writer goes on after refusals, from the last good values, with
+	// no posting of a refused record left behind.
+	if n, err := appendRecs(w, []Record{{Payload: []byte("b"), Index: []int64{10, 10}}}); err != nil || n != 1 {
 		t.Fatalf("append after refusals: %d, %v", n, err)
+	}
+	if tags, err := s.Tags(); err != nil || len(tags) != 0 {
+		t.Fatalf("tags after refusals: %q, %v", tags, err)
 	}
 }
 

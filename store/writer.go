@@ -82,22 +82,21 @@ type Writer struct {
 	timeIdx int // position of the time index, -1 if none
 	opts    WriterOptions
 
-	mu          sync.Mutex
-	payloads    *os.File            // GUARDED_BY(mu)
-	offsets     *os.File            // GUARDED_BY(mu)
-	lock        *os.File            // GUARDED_BY(mu)
-	tags        map[string]*tagFile // GUARDED_BY(mu)
-	count       int64               // GUARDED_BY(mu): records written
-	end         int64               // GUARDED_BY(mu): payload bytes written
-	written     []int64             // GUARDED_BY(mu): last index values written
-	last        []int64             // GUARDED_BY(mu): last index values appended
-	pending     int64               // GUARDED_BY(mu): records held in the buffers
-	pbuf        []byte              // GUARDED_BY(mu): their payloads
-	obuf        []byte              // GUARDED_BY(mu): their offsets tuples
-	scratch     []int64             // GUARDED_BY(mu): index values of the records in hand
-	lastScratch []int64             // GUARDED_BY(mu): last values while checking a batch
-	broken      error               // GUARDED_BY(mu): a failure that could not be undone
-	closed      bool                // GUARDED_BY(mu)
+	mu       sync.Mutex
+	payloads *os.File            // GUARDED_BY(mu)
+	offsets  *os.File            // GUARDED_BY(mu)
+	lock     *os.File            // GUARDED_BY(mu)
+	tags     map[string]*tagFile // GUARDED_BY(mu)
+	count    int64               // GUARDED_BY(mu): records written
+	end      int64               // GUARDED_BY(mu): payload bytes written
+	written  []int64             // GUARDED_BY(mu): last index values written
+	last     []int64             // GUARDED_BY(mu): last index values appended
+	pending  int64               // GUARDED_BY(mu): records held in the buffers
+	pbuf     []byte              // GUARDED_BY(mu): their payloads
+	obuf     []byte              // GUARDED_BY(mu): their offsets tuples
+	saved    []int64             // GUARDED_BY(mu): last, before a batch that may be undone
+	broken   error               // GUARDED_BY(mu): a failure that could not be undone
+	closed   bool                // GUARDED_BY(mu)
 
 	flushes atomic.Uint64 // flushes written to the kernel
 	fsyncs  atomic.Uint64 // fsync calls made
@@ -140,6 +139,12 @@ func OpenWriter(dir string, opts WriterOptions) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{dir: dir, opts: opts, lock: lock, tags: map[string]*tagFile{}}
+	if opts.Buffer > 0 {
+		// Allocated once: grown by append, the buffers would be garbage
+		// many times over, and the collections cost more than they hold.
+		w.pbuf = make([]byte, 0, opts.Buffer)
+		w.obuf = make([]byte, 0, opts.Buffer/4)
+	}
 	w.syncDone = sync.NewCond(&w.syncMu)
 	if err := w.open(); err != nil {
 		w.closeFiles()
@@ -232,14 +237,18 @@ func (w *Writer) Append(rec Record) (int64, error) {
 	seq := w.count + w.pending
 	err := w.usable()
 	if err == nil {
-		w.scratch, err = w.check(&rec, w.last, w.scratch[:0])
+		err = validTags(rec.Tags)
+	}
+	if err == nil {
+		err = w.encodeOne(w.end+int64(len(w.pbuf)+len(rec.Payload)), rec.Index)
 	}
 	if err != nil {
 		w.mu.Unlock()
 		return seq, fmt.Errorf("stream %s: record %d: %w", w.dir, seq, err)
 	}
-	w.buffer(&rec, w.scratch)
-	copy(w.last, w.scratch)
+	w.pbuf = append(w.pbuf, rec.Payload...)
+	w.post(rec.Tags, seq)
+	w.pending++
 	return seq, w.flushIfFull()
 }
 
@@ -253,24 +262,25 @@ func (w *Writer) AppendBatch(recs []Record) (int64, error) {
 		w.mu.Unlock()
 		return first, err
 	}
-	n := len(w.indices)
-	values := w.scratch[:0]
-	last := w.last
+	w.grow(recs)
+	m := w.mark()
 	for k := range recs {
-		var err error
-		if values, err = w.check(&recs[k], last, values); err != nil {
-			w.scratch = values
+		rec := &recs[k]
+		err := validTags(rec.Tags)
+		if err == nil {
+			err = w.encodeOne(w.end+int64(len(w.pbuf)+len(rec.Payload)), rec.Index)
+		}
+		if err != nil {
+			w.rollback(m)
 			w.mu.Unlock()
 			return first, fmt.Errorf("stream %s: record %d: %w", w.dir, first+int64(k), err)
 		}
-		last = values[k*n:]
+		w.pbuf = append(w.pbuf, rec.Payload...)
 	}
-	w.grow(recs)
 	for k := range recs {
-		w.buffer(&recs[k], values[k*n:(k+1)*n])
+		w.post(recs[k].Tags, first+int64(k))
 	}
-	copy(w.last, last)
-	w.scratch = values // kept for the next call, while mu is still held
+	w.pending += int64(len(recs))
 	return first, w.flushIfFull()
 }
 
@@ -282,6 +292,88 @@ func (w *Writer) grow(recs []Record) {
 	}
 	w.pbuf = slices.Grow(w.pbuf, size)
 	w.obuf = slices.Grow(w.obuf, len(recs)*int(w.width))
+}
+
+// encode checks the index values of records against their predecessors',
+// stamps a Now, and appends their offsets tuples. Record k's payload ends
+// at base+ends[k], and its values are values[k*n:(k+1)*n] for a stream of
+// n indices. It stops at the first record it refuses, and returns how many
+// it encoded.
+func (w *Writer) encode(base int64, ends, values []int64) (int, error) {
+	n, last, timeIdx, obuf := len(w.last), w.last, w.timeIdx, w.obuf
+	for k, end := range ends {
+		vals := values[k*n : k*n+n]
+		for i, v := range vals {
+			if v < last[i] && !(i == timeIdx && v == Now) {
+				return k, fmt.Errorf("%w: index %s value %d is less than the previous %d", ErrBadRecord, w.indices[i], v, last[i])
+			}
+		}
+		obuf = appendWord(obuf, base+end)
+		for i, v := range vals {
+			if v == Now && i == timeIdx {
+				v = max(time.Now().UnixNano(), last[i])
+			}
+			last[i] = v
+			obuf = appendWord(obuf, v)
+		}
+	}
+	w.obuf = obuf
+	return len(ends), nil
+}
+
+// encodeOne encodes a record whose payload ends at end.
+func (w *Writer) encodeOne(end int64, values []int64) error {
+	if len(values) != len(w.indices) {
+		return w.badCount(len(values))
+	}
+	_, err := w.encode(0, []int64{end}, values)
+	return err
+}
+
+func (w *Writer) badCount(n int) error {
+	return fmt.Errorf("%w: %d index values for %d indices %q", ErrBadRecord, n, len(w.indices), w.indices)
+}
+
+func validTags(tags []string) error {
+	for _, tag := range tags {
+		if err := ValidTag(tag); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadRecord, err)
+		}
+	}
+	return nil
+}
+
+// post adds record seq to the postings of each of its tags, once each.
+func (w *Writer) post(tags []string, seq int64) {
+	for i, tag := range tags {
+		if !slices.Contains(tags[:i], tag) {
+			w.postOne(tag, seq)
+		}
+	}
+}
+
+func (w *Writer) postOne(tag string, seq int64) {
+	tf := w.tags[tag]
+	if tf == nil {
+		tf = &tagFile{}
+		w.tags[tag] = tf
+	}
+	tf.pending = appendWord(tf.pending, seq)
+}
+
+// A mark is how far the buffers went before a batch, to undo it.
+type mark struct{ pbuf, obuf int }
+
+func (w *Writer) mark() mark {
+	w.saved = append(w.saved[:0], w.last...)
+	return mark{len(w.pbuf), len(w.obuf)}
+}
+
+// rollback drops what a refused batch buffered. Postings are added only
+// after the whole batch passed, so there are none to drop.
+func (w *Writer) rollback(m mark) {
+	w.pbuf, w.obuf = w.pbuf[:m.pbuf], w.obuf[:m.obuf]
+	copy(w.last, w.saved)
 }
 
 // flushIfFull writes the buffers once they hold Buffer bytes, and unlocks mu.
@@ -306,55 +398,6 @@ func (w *Writer) usable() error {
 		return fmt.Errorf("stream %s: writer failed earlier, reopen to repair: %w", w.dir, w.broken)
 	}
 	return nil
-}
-
-// check validates rec against the previous record's index values and
-// appends its own, with the time stamped, to dst.
-func (w *Writer) check(rec *Record, last, dst []int64) ([]int64, error) {
-	if len(rec.Index) != len(w.indices) {
-		return dst, fmt.Errorf("%w: %d index values for %d indices %q", ErrBadRecord, len(rec.Index), len(w.indices), w.indices)
-	}
-	for i, v := range rec.Index {
-		if i == w.timeIdx && v == Now {
-			v = max(time.Now().UnixNano(), last[i])
-		}
-		if v < last[i] {
-			return dst, fmt.Errorf("%w: index %s value %d is less than the previous %d", ErrBadRecord, w.indices[i], v, last[i])
-		}
-		dst = append(dst, v)
-	}
-	for _, tag := range rec.Tags {
-		if err := ValidTag(tag); err != nil {
-			return dst, fmt.Errorf("%w: %w", ErrBadRecord, err)
-		}
-	}
-	return dst, nil
-}
-
-// buffer adds a checked record to the pending writes.
-func (w *Writer) buffer(rec *Record, values []int64) {
-	seq := w.count + w.pending
-	w.pbuf = append(w.pbuf, rec.Payload...)
-	w.obuf = appendWord(w.obuf, w.end+int64(len(w.pbuf)))
-	for _, v := range values {
-		w.obuf = appendWord(w.obuf, v)
-	}
-	if len(rec.Tags) == 0 {
-		w.pending++
-		return
-	}
-	for i, tag := range rec.Tags {
-		if slices.Contains(rec.Tags[:i], tag) {
-			continue
-		}
-		tf := w.tags[tag]
-		if tf == nil {
-			tf = &tagFile{}
-			w.tags[tag] = tf
-		}
-		tf.pending = appendWord(tf.pending, seq)
-	}
-	w.pending++
 }
 
 // Flush writes the held records and makes them as durable as Sync asks.

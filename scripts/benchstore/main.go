@@ -42,8 +42,8 @@ func main() {
 	benchReads(path, *records)
 }
 
-// benchAppend appends count records of size bytes, one Append each and in
-// AppendBatch calls of 100, then writes the same bytes with bufio straight
+// benchAppend appends count records of size bytes, one Append each, in
+// AppendBatch calls of 100 and in Batches of 100, then writes the same bytes with bufio straight
 // to two files, and prints the rates. The page cache makes single runs
 // noisy: the runs alternate, and the best of seven of each counts.
 func benchAppend(dir string, size, count int) {
@@ -51,12 +51,14 @@ func benchAppend(dir string, size, count int) {
 	for i := range payload {
 		payload[i] = byte('a' + i%26)
 	}
-	var single, batch, raw time.Duration
+	var single, batch, commit, raw time.Duration
 	for run := range 7 {
 		d := filepath.Join(dir, fmt.Sprintf("append-%d-%d", size, run))
 		single = best(single, timeIt(func() { appendRecords(d, payload, count, 1) }))
 		os.RemoveAll(d)
 		batch = best(batch, timeIt(func() { appendRecords(d, payload, count, 100) }))
+		os.RemoveAll(d)
+		commit = best(commit, timeIt(func() { commitRecords(d, payload, count, 100) }))
 		os.RemoveAll(d)
 		raw = best(raw, timeIt(func() { rawWrite(d, payload, count) }))
 		os.RemoveAll(d)
@@ -67,6 +69,7 @@ func benchAppend(dir string, size, count int) {
 	}
 	line("Append", single)
 	line("AppendBatch of 100", batch)
+	line("Batch of 100, Commit", commit)
 	line("raw bufio writes", raw)
 }
 
@@ -94,6 +97,21 @@ func appendRecords(dir string, payload []byte, count, per int) {
 			_, err = w.AppendBatch(batch)
 		}
 		check(err)
+	}
+	check(w.Close())
+}
+
+func commitRecords(dir string, payload []byte, count, per int) {
+	w, err := store.OpenWriter(dir, store.WriterOptions{Create: true, Indices: []string{"time"}, Buffer: bufSize})
+	check(err)
+	var b store.Batch
+	for i := 0; i < count; i += per {
+		for k := range per {
+			check(b.Add(payload, int64(i+k)))
+		}
+		_, err = w.Commit(&b)
+		check(err)
+		b.Reset()
 	}
 	check(w.Close())
 }
