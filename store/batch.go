@@ -66,6 +66,8 @@ func (b *Batch) tagged(rec int, tag string) bool {
 	return false
 }
 
+func (b *Batch) payloadSize() int { return len(b.payloads) }
+
 // Len returns the number of records in the batch.
 func (b *Batch) Len() int { return len(b.ends) }
 
@@ -76,8 +78,9 @@ func (b *Batch) Reset() {
 }
 
 // Commit appends the batch's records in order, all or none, and returns
-// the number of the first, as AppendBatch does. The batch is left as it
-// was.
+// the number of the first, as AppendBatch does. Then it empties the batch,
+// taking over its memory rather than copying its payloads; a batch it
+// refuses is left as it was.
 func (w *Writer) Commit(b *Batch) (int64, error) {
 	w.mu.Lock()
 	first := w.count + w.pending
@@ -92,15 +95,17 @@ func (w *Writer) Commit(b *Batch) (int64, error) {
 	}
 	m := w.mark()
 	w.obuf = slices.Grow(w.obuf, n*int(w.width))
-	if k, err := w.encode(w.end+int64(len(w.pbuf)), b.ends, b.values); err != nil {
+	if k, err := w.encode(w.end+int64(w.pbuf.size), b.ends, b.values); err != nil {
 		w.rollback(m)
 		w.mu.Unlock()
 		return first, fmt.Errorf("stream %s: record %d: %w", w.dir, first+int64(k), err)
 	}
-	w.pbuf = append(w.pbuf, b.payloads...)
 	for _, t := range b.tags {
 		w.postOne(t.tag, first+int64(t.rec))
 	}
+	payloads := w.pbuf.take(b.payloads)
+	b.Reset()
+	b.payloads = payloads
 	w.pending += int64(n)
 	return first, w.flushIfFull()
 }

@@ -15,20 +15,53 @@ func TestDiskFull(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("mounting a small tmpfs needs root")
 	}
+	payload := bytes.Repeat([]byte("z"), 3000)
+	for _, c := range []struct {
+		name   string
+		buffer int
+		// round appends records, half of them tagged t, and returns how
+		// many it acknowledged.
+		round func(w *Writer) (int64, error)
+	}{
+		{"AppendBatch", 0, func(w *Writer) (int64, error) {
+			_, err := w.AppendBatch([]Record{{Payload: payload, Index: []int64{Now}, Tags: []string{"t"}}, {Payload: payload, Index: []int64{Now}}})
+			return 2, err
+		}},
+		// Batches of 24 KB are taken whole: a flush is a pwritev of several.
+		{"Batch", 64 << 10, func(w *Writer) (int64, error) {
+			var b Batch
+			for range 5 {
+				for k := range 8 {
+					b.Add(payload, Now)
+					if k%2 == 0 {
+						b.Tag("t")
+					}
+				}
+				if _, err := w.Commit(&b); err != nil {
+					return 0, err
+				}
+			}
+			return 40, w.Flush()
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testDiskFull(t, c.buffer, c.round) })
+	}
+}
+
+func testDiskFull(t *testing.T, buffer int, round func(*Writer) (int64, error)) {
 	dir := t.TempDir()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=256k"); err != nil {
 		t.Skipf("no tmpfs: %v", err)
 	}
 	defer unix.Unmount(dir, unix.MNT_DETACH)
-	w, err := OpenWriter(dir+"/s", WriterOptions{Create: true, Indices: []string{"time"}})
+	w, err := OpenWriter(dir+"/s", WriterOptions{Create: true, Indices: []string{"time"}, Buffer: buffer})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	payload := bytes.Repeat([]byte("z"), 3000)
 	var acked int64
 	for {
-		_, err := w.AppendBatch([]Record{{Payload: payload, Index: []int64{Now}, Tags: []string{"t"}}, {Payload: payload, Index: []int64{Now}}})
+		n, err := round(w)
 		if err != nil {
 			if !errors.Is(err, unix.ENOSPC) {
 				t.Fatalf("want ENOSPC, got %v", err)
@@ -36,7 +69,7 @@ func TestDiskFull(t *testing.T) {
 			t.Logf("full after %d records: %v", acked, err)
 			break
 		}
-		acked += 2
+		acked += n
 	}
 	s, err := OpenDir(dir + "/s")
 	if err != nil {

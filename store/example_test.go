@@ -25,11 +25,12 @@ func ExampleBatch() {
 		b.Add([]byte(line), store.Now) // the payload, then one value per index
 	}
 	b.Tag("error") // tags the record added last
-	first, err := w.Commit(&b)
+	n := b.Len()
+	first, err := w.Commit(&b) // and empties b for the next records
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("records", first, "to", first+int64(b.Len())-1)
+	fmt.Println("records", first, "to", first+int64(n)-1)
 
 	s, err := store.OpenDir(dir)
 	if err != nil {

@@ -92,7 +92,7 @@ type Writer struct {
 	written  []int64             // GUARDED_BY(mu): last index values written
 	last     []int64             // GUARDED_BY(mu): last index values appended
 	pending  int64               // GUARDED_BY(mu): records held in the buffers
-	pbuf     []byte              // GUARDED_BY(mu): their payloads
+	pbuf     payloadBuf          // GUARDED_BY(mu): their payloads
 	obuf     []byte              // GUARDED_BY(mu): their offsets tuples
 	saved    []int64             // GUARDED_BY(mu): last, before a batch that may be undone
 	broken   error               // GUARDED_BY(mu): a failure that could not be undone
@@ -142,7 +142,7 @@ func OpenWriter(dir string, opts WriterOptions) (*Writer, error) {
 	if opts.Buffer > 0 {
 		// Allocated once: grown by append, the buffers would be garbage
 		// many times over, and the collections cost more than they hold.
-		w.pbuf = make([]byte, 0, opts.Buffer)
+		w.pbuf.segs = [][]byte{make([]byte, 0, opts.Buffer)}
 		w.obuf = make([]byte, 0, opts.Buffer/4)
 	}
 	w.syncDone = sync.NewCond(&w.syncMu)
@@ -240,13 +240,13 @@ func (w *Writer) Append(rec Record) (int64, error) {
 		err = validTags(rec.Tags)
 	}
 	if err == nil {
-		err = w.encodeOne(w.end+int64(len(w.pbuf)+len(rec.Payload)), rec.Index)
+		err = w.encodeOne(w.end+int64(w.pbuf.size+len(rec.Payload)), rec.Index)
 	}
 	if err != nil {
 		w.mu.Unlock()
 		return seq, fmt.Errorf("stream %s: record %d: %w", w.dir, seq, err)
 	}
-	w.pbuf = append(w.pbuf, rec.Payload...)
+	w.pbuf.write(rec.Payload)
 	w.post(rec.Tags, seq)
 	w.pending++
 	return seq, w.flushIfFull()
@@ -268,14 +268,14 @@ func (w *Writer) AppendBatch(recs []Record) (int64, error) {
 		rec := &recs[k]
 		err := validTags(rec.Tags)
 		if err == nil {
-			err = w.encodeOne(w.end+int64(len(w.pbuf)+len(rec.Payload)), rec.Index)
+			err = w.encodeOne(w.end+int64(w.pbuf.size+len(rec.Payload)), rec.Index)
 		}
 		if err != nil {
 			w.rollback(m)
 			w.mu.Unlock()
 			return first, fmt.Errorf("stream %s: record %d: %w", w.dir, first+int64(k), err)
 		}
-		w.pbuf = append(w.pbuf, rec.Payload...)
+		w.pbuf.write(rec.Payload)
 	}
 	for k := range recs {
 		w.post(recs[k].Tags, first+int64(k))
@@ -290,7 +290,7 @@ func (w *Writer) grow(recs []Record) {
 	for k := range recs {
 		size += len(recs[k].Payload)
 	}
-	w.pbuf = slices.Grow(w.pbuf, size)
+	w.pbuf.grow(size)
 	w.obuf = slices.Grow(w.obuf, len(recs)*int(w.width))
 }
 
@@ -362,23 +362,27 @@ func (w *Writer) postOne(tag string, seq int64) {
 }
 
 // A mark is how far the buffers went before a batch, to undo it.
-type mark struct{ pbuf, obuf int }
+type mark struct {
+	pbuf bufMark
+	obuf int
+}
 
 func (w *Writer) mark() mark {
 	w.saved = append(w.saved[:0], w.last...)
-	return mark{len(w.pbuf), len(w.obuf)}
+	return mark{w.pbuf.mark(), len(w.obuf)}
 }
 
 // rollback drops what a refused batch buffered. Postings are added only
 // after the whole batch passed, so there are none to drop.
 func (w *Writer) rollback(m mark) {
-	w.pbuf, w.obuf = w.pbuf[:m.pbuf], w.obuf[:m.obuf]
+	w.pbuf.cut(m.pbuf)
+	w.obuf = w.obuf[:m.obuf]
 	copy(w.last, w.saved)
 }
 
 // flushIfFull writes the buffers once they hold Buffer bytes, and unlocks mu.
 func (w *Writer) flushIfFull() error {
-	if len(w.pbuf)+len(w.obuf) < w.opts.Buffer {
+	if w.pbuf.size+len(w.obuf) < w.opts.Buffer {
 		w.mu.Unlock()
 		return nil
 	}
@@ -429,11 +433,12 @@ func (w *Writer) flushLocked() error {
 		err = fmt.Errorf("stream %s: records %d to %d not written: %w", w.dir, w.count, w.count+w.pending-1, err)
 	} else {
 		w.count += w.pending
-		w.end += int64(len(w.pbuf))
+		w.end += int64(w.pbuf.size)
 		copy(w.written, w.last)
 		w.flushes.Add(1)
 	}
-	w.pending, w.pbuf, w.obuf = 0, w.pbuf[:0], w.obuf[:0]
+	w.pending, w.obuf = 0, w.obuf[:0]
+	w.pbuf.reset()
 	for _, tf := range w.tags {
 		tf.pending = tf.pending[:0]
 	}
@@ -441,7 +446,7 @@ func (w *Writer) flushLocked() error {
 }
 
 func (w *Writer) writePending() error {
-	if _, err := w.payloads.WriteAt(w.pbuf, w.end); err != nil {
+	if err := w.pbuf.writeAt(w.payloads, w.end); err != nil {
 		return err
 	}
 	for tag, tf := range w.tags {
