@@ -33,6 +33,14 @@ func TestCLIAppendReadInfoCheck(t *testing.T) {
 	if got := run(t, "", "read", "-r", "_1", ev); got != "one record\nwith two lines\n" {
 		t.Errorf("read -r _1: %q", got)
 	}
+	// A line longer than append's 1 MiB read buffer is still one record.
+	long := strings.Repeat("z", 3<<20) + "\n"
+	if got := run(t, "x\n"+long+"y", "append", "--live", live, "--lines", "app/long"); got != `{"first":0,"count":3}`+"\n" {
+		t.Fatalf("append --lines with a long line: %q", got)
+	}
+	if got := run(t, "", "read", "--live", live, "-r", "1", "app/long"); got != long {
+		t.Errorf("read -r 1 of the long line: %d bytes, want %d", len(got), len(long))
+	}
 	framed := run(t, "", "read", "--framed", "-r", ":1", ev)
 	want := append(binary.LittleEndian.AppendUint64(nil, 2), "a\n"...)
 	want = append(binary.LittleEndian.AppendUint64(want, 2), "b\n"...)

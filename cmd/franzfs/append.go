@@ -165,17 +165,28 @@ func recordValues(indices []string, given map[string]int64) ([]int64, error) {
 // appendLines appends each line of r as a record, in batches.
 func appendLines(w *store.Writer, r io.Reader, values []int64, tags []string) error {
 	in := bufio.NewReaderSize(r, 1<<20)
-	batch := make([]store.Record, 0, 1024)
+	var b store.Batch
+	var long []byte // a line longer than in's buffer
 	for {
-		line, err := in.ReadBytes('\n')
-		if len(line) > 0 {
-			batch = append(batch, store.Record{Payload: line, Index: values, Tags: tags})
+		line, err := in.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = in.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
 		}
-		if len(batch) == cap(batch) || (err != nil && len(batch) > 0) {
-			if _, err := w.AppendBatch(batch); err != nil {
+		if len(line) > 0 {
+			b.Add(line, values...) // copies line, which the next read overwrites
+			if len(tags) > 0 {
+				b.Tag(tags...)
+			}
+		}
+		if b.Len() == 1024 || (err != nil && b.Len() > 0) {
+			if _, err := w.Commit(&b); err != nil {
 				return err
 			}
-			batch = batch[:0]
 		}
 		if err == io.EOF {
 			return nil
