@@ -40,7 +40,33 @@ func (n *viewFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrO
 }
 
 func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	n.storeSmall()
 	return nil, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// storeMax is the largest view whose bytes an open puts into the kernel's
+// page cache.
+const storeMax = 16 << 10
+
+// storeSmall puts the bytes of a small view that can no longer change into
+// the page cache (FUSE notify store), so that the reads after the open are
+// served by the kernel: for a record, one round trip to this process
+// fewer. Failure only costs that round trip.
+func (n *viewFile) storeSmall() {
+	// Final as of the lookup: a growing view must not be refreshed here.
+	// Its size would move ahead of what the kernel was told, and readers
+	// sharing the inode then saw cached pages go stale (zeros, measured).
+	if !n.v.Final() {
+		return
+	}
+	size, err := n.v.Size()
+	if err != nil || size == 0 || size > storeMax {
+		return
+	}
+	buf := make([]byte, size)
+	if k, err := n.v.ReadAt(buf, 0); k == len(buf) && (err == nil || isEOF(err)) {
+		n.WriteCache(0, buf)
+	}
 }
 
 func (n *viewFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
@@ -49,7 +75,7 @@ func (n *viewFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off i
 		if err != nil {
 			return nil, n.stream.m.errno(err, n.stream.where(n.name))
 		}
-		if osf, ok := file.(*os.File); ok {
+		if osf, ok := file.(*os.File); ok && k >= spliceMin {
 			// The kernel splices the bytes from payloads to the reader.
 			return fuse.ReadResultFd(osf.Fd(), pos, k), 0
 		}
@@ -60,6 +86,11 @@ func (n *viewFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off i
 	}
 	return fuse.ReadResultData(dest[:k]), 0
 }
+
+// spliceMin is the smallest read served by splice. Splicing a short read
+// costs more than copying it: the pipe, and the kernel zeroing the rest of
+// the page it moves.
+const spliceMin = 64 << 10
 
 // lookupView opens view p of the stream as a child. A name whose
 // meaning moves with the stream or the clock (seq/-1, index/time/-15m:) is
