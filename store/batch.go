@@ -27,7 +27,7 @@ type batchTag struct {
 // nothing; the values themselves are checked against the stream by Commit.
 func (b *Batch) Add(payload []byte, index ...int64) error {
 	if len(b.ends) > 0 && len(index) != b.width {
-		return fmt.Errorf("%w: record %d of the batch has %d index values, its first has %d", ErrBadRecord, len(b.ends), len(index), b.width)
+		return b.widthError(len(index))
 	}
 	b.width = len(index)
 	b.payloads = append(b.payloads, payload...)
@@ -36,6 +36,10 @@ func (b *Batch) Add(payload []byte, index ...int64) error {
 		b.values = append(b.values, v)
 	}
 	return nil
+}
+
+func (b *Batch) widthError(n int) error {
+	return fmt.Errorf("%w: record %d of the batch has %d index values, its first has %d", ErrBadRecord, len(b.ends), n, b.width)
 }
 
 // Tag tags the record added last. It refuses a bad tag, and then tags
