@@ -13,6 +13,10 @@
 // and, where records carry tags, tags/T: the ascending record numbers tagged T
 // as little-endian uint64 words.
 //
+// A Writer appends one record (Append), a slice of them (AppendBatch), or a
+// Batch filled without its lock (Commit), the fastest way for many small
+// records.
+//
 // store knows nothing of FUSE, HTTP or squashfs. A Stream reads through an
 // fs.FS whose files support io.ReaderAt, so a live directory and an archive
 // image are the same to it; the views work against the Stream alone.
