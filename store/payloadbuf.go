@@ -73,8 +73,7 @@ func (p *payloadBuf) mark() bufMark {
 	return m
 }
 
-// cut drops what was written after m. Segments taken since are not
-// reused: their callers may still hold them.
+// cut drops what was written after m.
 func (p *payloadBuf) cut(m bufMark) {
 	clear(p.segs[m.segs:])
 	p.segs = p.segs[:m.segs]
