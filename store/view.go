@@ -21,6 +21,9 @@ type View interface {
 	// Final reports whether the view, as of the last Size, can no longer
 	// change: all its records exist.
 	Final() bool
+	// Boundary returns the first record boundary at or after byte off of
+	// the view, as of the last Size: 0, the end of a record, or the size.
+	Boundary(off int64) (int64, error)
 	// Scan calls fn with each record of the view numbered from on, as of
 	// the last Size, and returns the number to continue from. The payload
 	// is only valid during the call.
@@ -192,6 +195,25 @@ func (v *rangeView) Scan(from int64, fn func(int64, []byte) error) (int64, error
 	return end, v.s.scanRange(first, end, fn)
 }
 
+func (v *rangeView) Boundary(off int64) (int64, error) {
+	v.mu.Lock()
+	ext := v.ext
+	v.mu.Unlock()
+	pos := ext.start + off
+	if pos <= ext.start || pos >= ext.stop {
+		return min(max(off, 0), ext.stop-ext.start), nil
+	}
+	i, err := v.s.searchRecords(ext.first, ext.end, func(i int64) (bool, error) {
+		end, err := v.s.end(i)
+		return end >= pos, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	end, err := v.s.end(i)
+	return end - ext.start, err
+}
+
 func (v *rangeView) Final() bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -310,6 +332,19 @@ func (v *listView) refresh() error {
 	}
 	v.final = !v.s.live
 	return nil
+}
+
+func (v *listView) Boundary(off int64) (int64, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if off <= 0 {
+		return 0, nil
+	}
+	k := sort.Search(len(v.ends), func(k int) bool { return v.ends[k] >= off })
+	if k == len(v.ends) {
+		return v.size(), nil
+	}
+	return v.ends[k], nil
 }
 
 func (v *listView) Final() bool {

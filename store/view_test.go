@@ -84,7 +84,27 @@ func TestViews(t *testing.T) {
 			if v.Final() != c.final {
 				t.Errorf("final = %v, want %v", v.Final(), c.final)
 			}
+			checkBoundaries(t, v, c.want)
 		})
+	}
+}
+
+// checkBoundaries checks Boundary at every byte of a view of records recs.
+func checkBoundaries(t *testing.T, v View, recs []int64) {
+	t.Helper()
+	bounds := []int64{0}
+	for _, i := range recs {
+		bounds = append(bounds, bounds[len(bounds)-1]+int64(len(payloadsOf(i))))
+	}
+	size := bounds[len(bounds)-1]
+	for off := int64(0); off <= size+2; off++ {
+		want := size
+		if k, _ := slices.BinarySearch(bounds, off); k < len(bounds) {
+			want = bounds[k]
+		}
+		if got, err := v.Boundary(off); got != want || err != nil {
+			t.Fatalf("Boundary(%d) = %d, %v; want %d", off, got, err, want)
+		}
 	}
 }
 
