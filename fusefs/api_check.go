@@ -16,7 +16,7 @@ var (
 	_ = (fs.NodeGetattrer)((*rawFile)(nil))
 	_ = (fs.NodeOpener)((*rawFile)(nil))
 	_ = (fs.FileGetattrer)((*liveRawHandle)(nil))
-	_ = (fs.FilePassthroughFder)((*liveRawHandle)(nil))
+	_ = (fs.FilePassthroughFder)(passthroughHandle{})
 	_ = (fs.FileReader)((*liveRawHandle)(nil))
 	_ = (fs.FileReleaser)((*liveRawHandle)(nil))
 	_ = (fs.FileReader)((*readerHandle)(nil))
@@ -28,6 +28,7 @@ var (
 
 	_ = (fs.NodeGetattrer)((*viewFile)(nil))
 	_ = (fs.NodeOpener)((*viewFile)(nil))
+	_ = (fs.NodeReleaser)((*viewFile)(nil))
 	_ = (fs.NodeReader)((*viewFile)(nil))
 
 	_ = (fs.NodeGetattrer)((*seqDir)(nil))

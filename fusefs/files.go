@@ -53,7 +53,12 @@ func (n *rawFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32
 		if err != nil {
 			return nil, 0, n.stream.m.errno(err, n.stream.where(n.name))
 		}
-		return &liveRawHandle{fs.NewLoopbackFile(fd)}, 0, 0
+		h := &liveRawHandle{fs.NewLoopbackFile(fd)}
+		if n.stream.m.passthrough(fd) {
+			return passthroughHandle{h}, 0, 0
+		}
+		// Direct I/O: the file grows while it is read (see viewFile.tell).
+		return h, fuse.FOPEN_DIRECT_IO, 0
 	}
 	file, err := n.stream.s.File(n.name)
 	if err != nil {
@@ -72,7 +77,10 @@ func (h *liveRawHandle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.
 	return errno
 }
 
-func (h *liveRawHandle) PassthroughFd() (int, bool) {
+// passthroughHandle asks go-fuse to have the kernel read the file itself.
+type passthroughHandle struct{ *liveRawHandle }
+
+func (h passthroughHandle) PassthroughFd() (int, bool) {
 	return h.FileHandle.(fs.FilePassthroughFder).PassthroughFd()
 }
 

@@ -11,6 +11,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -38,12 +39,34 @@ type Options struct {
 	Debug bool
 	// Logger receives errors, with the stream and path they concern.
 	Logger *slog.Logger
+	// NoPassthrough serves the raw files of live streams by reads even
+	// where the kernel could read them itself (FUSE passthrough).
+	NoPassthrough bool
 }
 
 // mount is what every node shares.
 type mount struct {
-	tree *tree.Tree
-	log  *slog.Logger
+	tree   *tree.Tree
+	log    *slog.Logger
+	server *fuse.Server
+	// noPassthrough: not asked for, or the kernel refused a backing file
+	// once (go-fuse then stops asking for passthrough).
+	noPassthrough atomic.Bool
+}
+
+// passthrough tells whether an open of fd will be served by FUSE
+// passthrough: it tries the registration go-fuse makes after the open.
+func (m *mount) passthrough(fd int) bool {
+	if m.noPassthrough.Load() {
+		return false
+	}
+	id, errno := m.server.RegisterBackingFd(&fuse.BackingMap{Fd: int32(fd)})
+	if errno != 0 {
+		m.noPassthrough.Store(true)
+		return false
+	}
+	m.server.UnregisterBackingFd(id)
+	return true
 }
 
 // Mount serves t at mountpoint until the returned server is unmounted. A
@@ -58,7 +81,9 @@ func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) 
 		log = slog.Default()
 	}
 	raiseFileLimit()
-	root := &folderNode{m: &mount{tree: t, log: log}, path: "."}
+	m := &mount{tree: t, log: log}
+	m.noPassthrough.Store(opts.NoPassthrough)
+	root := &folderNode{m: m, path: "."}
 	fopts := &fs.Options{
 		MountOptions: fuse.MountOptions{
 			FsName:      "franzfs",
@@ -80,8 +105,14 @@ func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) 
 		AttrTimeout:     nil,
 		NegativeTimeout: nil,
 	}
-	server, err := fs.Mount(mountpoint, root, fopts)
+	// fs.Mount, with the server known to the nodes before it serves.
+	server, err := fuse.NewServer(fs.NewNodeFS(root, fopts), mountpoint, &fopts.MountOptions)
 	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	m.server = server
+	go server.Serve()
+	if err := server.WaitMount(); err != nil {
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
 	raiseReadAhead(mountpoint)

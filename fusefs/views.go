@@ -3,7 +3,9 @@ package fusefs
 import (
 	"context"
 	"os"
+	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -15,17 +17,23 @@ import (
 
 // viewFile is a view of records: seq/N, seq/A:B, index/NAME/X:Y, tag/T,
 // query/EXPR. The bytes at an offset of a view never change, only its size
-// grows, so the kernel may keep its pages; a size change makes it drop them.
+// grows, so the kernel keeps its pages (FOPEN_KEEP_CACHE); how it learns
+// of growth is tell's business.
 type viewFile struct {
 	fs.Inode
 	noFlush
 	stream *streamNode
 	name   string
 	v      store.View
+
+	mu    sync.Mutex
+	told  int64 // GUARDED_BY(mu): the size the kernel was last given
+	opens int   // GUARDED_BY(mu): files open on it
+	paged bool  // GUARDED_BY(mu): the kernel may hold pages of it
 }
 
 func (n *viewFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	size, err := n.v.Size()
+	size, err := n.tell()
 	if err != nil {
 		return n.stream.m.errno(err, n.stream.where(n.name))
 	}
@@ -40,8 +48,78 @@ func (n *viewFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrO
 }
 
 func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	n.storeSmall()
+	n.mu.Lock()
+	n.opens++
+	n.paged = true
+	n.mu.Unlock()
+	if n.v.Final() {
+		n.storeSmall()
+	}
 	return nil, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+func (n *viewFile) Release(ctx context.Context, f fs.FileHandle) syscall.Errno {
+	n.mu.Lock()
+	n.opens--
+	n.mu.Unlock()
+	return 0
+}
+
+// tell returns the view's size, to be given to the kernel.
+//
+// The kernel caches the page holding the end of a file with zeros after
+// the end. When it learns that the file grew, it drops that page, but a
+// reader whose read of the page was in flight still copies it, under the
+// new size: zeros in place of the new records (TestMountConcurrentReaders
+// failed 5 runs in 10 that way). So, while files are open, the kernel
+// learns of growth by a store of the new bytes into its page cache (FUSE
+// notify store): they land in the very page such a reader holds, and the
+// store sets the new size. With none open, no read is in flight: the pages
+// are dropped before the new size is given.
+func (n *viewFile) tell() (int64, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	size, err := n.v.Size()
+	if err != nil || size <= n.told {
+		return size, err
+	}
+	if n.paged && (n.opens == 0 || !n.storeGrowth(size)) {
+		n.NotifyContent(0, 0)
+		n.paged = false
+	}
+	n.told = size
+	return size, nil
+}
+
+// storeChunk bounds what one store copies. Each store ends at a record
+// boundary: the size it sets is a whole number of records.
+const storeChunk = 1 << 20
+
+var pageSize = int64(os.Getpagesize())
+
+// storeGrowth stores the view's bytes from the page holding the old end to
+// size into the page cache, and reports whether that worked. mu is held.
+func (n *viewFile) storeGrowth(size int64) bool {
+	var buf []byte
+	for from := n.told &^ (pageSize - 1); from < size; {
+		to, err := n.v.Boundary(min(from+storeChunk, size))
+		if err != nil {
+			return false
+		}
+		buf = slices.Grow(buf[:0], int(to-from))[:to-from]
+		if k, err := n.v.ReadAt(buf, from); k < len(buf) || (err != nil && !isEOF(err)) {
+			return false
+		}
+		switch n.WriteCache(from, buf) {
+		case 0:
+		case syscall.ENOENT:
+			return true // the kernel forgot the file, and its pages
+		default:
+			return false
+		}
+		from = to
+	}
+	return true
 }
 
 // storeMax is the largest view whose bytes an open puts into the kernel's
@@ -53,12 +131,6 @@ const storeMax = 16 << 10
 // served by the kernel: for a record, one round trip to this process
 // fewer. Failure only costs that round trip.
 func (n *viewFile) storeSmall() {
-	// Final as of the lookup: a growing view must not be refreshed here.
-	// Its size would move ahead of what the kernel was told, and readers
-	// sharing the inode then saw cached pages go stale (zeros, measured).
-	if !n.v.Final() {
-		return
-	}
 	size, err := n.v.Size()
 	if err != nil || size == 0 || size > storeMax {
 		return

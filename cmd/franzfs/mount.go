@@ -40,6 +40,7 @@ stale mount left at MOUNTPOINT by a killed franzfs is cleared first.`,
 			&cli.StringFlag{Name: "archive", Usage: "a `DIR` of archive images, each NAME.squashfs shown as NAME"},
 			&cli.StringFlag{Name: "ready-file", Usage: "create `FILE` once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+			&cli.BoolFlag{Name: "passthrough", Value: true, Usage: "let the kernel read the raw files of live streams itself (FUSE passthrough, where it allows); --passthrough=false serves them by reads"},
 		},
 		Action: runMount,
 	}
@@ -61,7 +62,7 @@ func runMount(ctx context.Context, cmd *cli.Command) error {
 	if archive != "" {
 		images = tree.NewArchiveDir(archive)
 	}
-	server, err := fusefs.Mount(mountpoint, tree.New(live, images), fusefs.Options{Debug: cmd.Bool("debug")})
+	server, err := fusefs.Mount(mountpoint, tree.New(live, images), fusefs.Options{Debug: cmd.Bool("debug"), NoPassthrough: !cmd.Bool("passthrough")})
 	if err != nil {
 		return err
 	}
