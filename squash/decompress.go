@@ -62,21 +62,28 @@ func inflateZlib(dst, src []byte) ([]byte, error) {
 	return readFull(dst, zr)
 }
 
-// readFull reads r to its end into dst's capacity, and fails if more is left.
+// readFull reads r to its end into dst's capacity. It fails if r does,
+// a stream cut short included, and if more is left.
 func readFull(dst []byte, r io.Reader) ([]byte, error) {
 	dst = dst[:cap(dst)]
-	n, err := io.ReadFull(r, dst)
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		return dst[:n], nil
-	}
-	if err != nil {
-		return nil, err
+	n := 0
+	for n < len(dst) {
+		k, err := r.Read(dst[n:])
+		n += k
+		if err == io.EOF {
+			return dst[:n], nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	var one [1]byte
-	if k, _ := r.Read(one[:]); k > 0 {
+	if k, err := r.Read(one[:]); k > 0 {
 		return nil, fmt.Errorf("block inflates past %d bytes", len(dst))
+	} else if err != nil && err != io.EOF {
+		return nil, err
 	}
-	return dst[:n], nil
+	return dst, nil
 }
 
 func inflateXz(dst, src []byte) ([]byte, error) {
