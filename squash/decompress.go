@@ -2,11 +2,13 @@ package squash
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 
-	"github.com/klauspost/compress/zlib"
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
@@ -44,22 +46,38 @@ func newDecompressor(id uint16) (decompressor, error) {
 	return nil, fmt.Errorf("%w: unknown compression id %d", ErrCorrupt, id)
 }
 
-var zlibReaders sync.Pool
+var flateReaders sync.Pool
 
+// inflateZlib inflates a zlib stream (RFC 1950): a header, deflate data,
+// and the Adler-32 of the output, checked with the faster adler32.
 func inflateZlib(dst, src []byte) ([]byte, error) {
-	var zr io.ReadCloser
-	var err error
-	if r, ok := zlibReaders.Get().(io.ReadCloser); ok {
-		err = r.(zlib.Resetter).Reset(bytes.NewReader(src), nil)
-		zr = r
-	} else {
-		zr, err = zlib.NewReader(bytes.NewReader(src))
+	if len(src) < 2 || src[0]&0x0f != 8 || src[0]>>4 > 7 || binary.BigEndian.Uint16(src)%31 != 0 {
+		return nil, errors.New("zlib: invalid header")
 	}
+	if src[1]&0x20 != 0 {
+		return nil, errors.New("zlib: preset dictionary")
+	}
+	in := bytes.NewReader(src[2:])
+	fr, ok := flateReaders.Get().(io.ReadCloser)
+	if ok {
+		fr.(flate.Resetter).Reset(in, nil)
+	} else {
+		fr = flate.NewReader(in)
+	}
+	defer flateReaders.Put(fr)
+	out, err := readFull(dst, fr)
 	if err != nil {
 		return nil, err
 	}
-	defer zlibReaders.Put(zr)
-	return readFull(dst, zr)
+	// flate reads a bytes.Reader to the end of the deflate data, no further.
+	var sum [4]byte
+	if _, err := io.ReadFull(in, sum[:]); err != nil {
+		return nil, errors.New("zlib: no checksum after the data")
+	}
+	if binary.BigEndian.Uint32(sum[:]) != adler32(out) {
+		return nil, errors.New("zlib: invalid checksum")
+	}
+	return out, nil
 }
 
 // readFull reads r to its end into dst's capacity. It fails if r does,

@@ -2,10 +2,55 @@ package squash
 
 import (
 	"bytes"
+	"compress/zlib"
+	"strings"
 	"testing"
 
 	"github.com/ulikunitz/xz"
 )
+
+func TestInflateZlib(t *testing.T) {
+	data := bytes.Repeat([]byte("event 1 level=info\n"), 5000)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(data)
+	zw.Close()
+	good := z.Bytes()
+	damaged := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
+	cases := []struct {
+		name string
+		src  []byte
+		err  string // "" for none
+	}{
+		{"whole", good, ""},
+		{"bad checksum", damaged(func(b []byte) []byte { b[len(b)-1] ^= 1; return b }), "invalid checksum"},
+		{"no checksum", good[:len(good)-4], "no checksum"},
+		{"short checksum", good[:len(good)-1], "no checksum"},
+		{"bad header", damaged(func(b []byte) []byte { b[0] = 0x79; return b }), "invalid header"},
+		{"dictionary", damaged(func(b []byte) []byte {
+			b[1] = 0x20 // FDICT, with FCHECK making the header a multiple of 31
+			b[1] += byte(31 - (uint16(b[0])<<8|uint16(b[1]))%31)
+			return b
+		}), "preset dictionary"},
+		{"empty", nil, "invalid header"},
+		{"truncated data", good[:len(good)/2], "unexpected EOF"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := inflateZlib(make([]byte, 0, len(data)), c.src)
+			if c.err == "" {
+				if err != nil || !bytes.Equal(out, data) {
+					t.Fatalf("got %d bytes, %v", len(out), err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Fatalf("error %v, want one with %q", err, c.err)
+			}
+		})
+	}
+	if _, err := inflateZlib(make([]byte, 0, len(data)-1), good); err == nil {
+		t.Error("a block larger than its room inflated without error")
+	}
+}
 
 // A stream cut short is an error, never the bytes it held so far.
 func TestInflateXzCutShort(t *testing.T) {
