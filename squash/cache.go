@@ -24,12 +24,14 @@ type cached struct {
 	pos  uint64
 	data []byte
 	next uint64 // metadata blocks: the position of the next block
+	blk  *block // data blocks: data's owner, holding a reference for the cache
 }
 
 type loading struct {
-	done chan struct{}
-	data []byte
-	err  error
+	done    chan struct{}
+	waiters int32 // GUARDED_BY(blockCache.mu): readers waiting for blk
+	blk     *block
+	err     error
 }
 
 func newBlockCache(limit int) *blockCache {
@@ -49,8 +51,13 @@ func (c *blockCache) lookup(pos uint64) (*cached, bool) {
 func (c *blockCache) add(v *cached) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.addLocked(v)
+}
+
+// addLocked adds v unless pos is cached already, and reports whether it did.
+func (c *blockCache) addLocked(v *cached) bool {
 	if _, ok := c.entries[v.pos]; ok {
-		return
+		return false
 	}
 	c.entries[v.pos] = c.lru.PushFront(v)
 	c.size += len(v.data)
@@ -58,7 +65,11 @@ func (c *blockCache) add(v *cached) {
 		old := c.lru.Remove(c.lru.Back()).(*cached)
 		delete(c.entries, old.pos)
 		c.size -= len(old.data)
+		if old.blk != nil {
+			old.blk.release()
+		}
 	}
+	return true
 }
 
 func (c *blockCache) getMeta(pos uint64) ([]byte, uint64, bool) {
@@ -73,31 +84,43 @@ func (c *blockCache) putMeta(pos uint64, data []byte, next uint64) {
 	c.add(&cached{pos: pos, data: data, next: next})
 }
 
-// data returns the block at pos, loading it with load once however many
-// ask at the same time.
-func (c *blockCache) data(pos uint64, load func() ([]byte, error)) ([]byte, error) {
-	if v, ok := c.lookup(pos); ok {
-		return v.data, nil
-	}
+// data returns the data block at pos, with a reference the caller must
+// release, loading it with load once however many ask at the same time.
+func (c *blockCache) data(pos uint64, load func() (*block, error)) (*block, error) {
 	c.mu.Lock()
+	if e, ok := c.entries[pos]; ok {
+		c.lru.MoveToFront(e)
+		b := e.Value.(*cached).blk
+		b.refs.Add(1)
+		c.mu.Unlock()
+		return b, nil
+	}
 	if l, ok := c.inflight[pos]; ok {
+		l.waiters++
 		c.mu.Unlock()
 		<-l.done
-		return l.data, l.err
+		return l.blk, l.err
 	}
 	l := &loading{done: make(chan struct{})}
 	c.inflight[pos] = l
 	c.mu.Unlock()
 
-	l.data, l.err = load()
-	if l.err == nil {
-		c.add(&cached{pos: pos, data: l.data})
-	}
+	b, err := load()
 	c.mu.Lock()
 	delete(c.inflight, pos)
+	if err == nil {
+		// Counted before the block is shared: the loader, each waiter, and
+		// the cache if it took the block.
+		refs := 1 + l.waiters
+		if c.addLocked(&cached{pos: pos, data: b.data, blk: b}) {
+			refs++
+		}
+		b.refs.Store(refs)
+	}
 	c.mu.Unlock()
+	l.blk, l.err = b, err
 	close(l.done)
-	return l.data, l.err
+	return b, err
 }
 
 // has reports whether pos is cached or being loaded.

@@ -209,15 +209,17 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	for n < len(p) {
 		at := off + int64(n)
 		i := at / bs
-		block, err := f.block(int(i))
+		b, data, err := f.block(int(i))
 		if err != nil {
 			return n, err
 		}
 		within := at - i*bs
-		if within >= int64(len(block)) {
-			return n, f.img.corrupt("file %s: block %d holds %d bytes, not %d", f.info.name, i, len(block), within+1)
+		if within >= int64(len(data)) {
+			b.release()
+			return n, f.img.corrupt("file %s: block %d holds %d bytes, not %d", f.info.name, i, len(data), within+1)
 		}
-		n += copy(p[n:], block[within:])
+		n += copy(p[n:], data[within:])
+		b.release()
 	}
 	if n < want {
 		return n, io.EOF
@@ -225,8 +227,9 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// block returns block i of the file, the last one possibly a fragment.
-func (f *File) block(i int) ([]byte, error) {
+// block returns block i of the file, the last one possibly a fragment: its
+// bytes, and the block they lie in, to be released once they are copied.
+func (f *File) block(i int) (*block, []byte, error) {
 	in := f.info.in
 	bs := uint64(f.img.sb.blockSize)
 	if i < len(in.blockSizes) {
@@ -235,21 +238,26 @@ func (f *File) block(i int) ([]byte, error) {
 		if prev := f.last.Swap(int64(i)); prev == int64(i-1) {
 			f.readAhead(i + 1)
 		}
-		return f.img.dataBlock(f.starts[i], in.blockSizes[i], int(length))
+		b, err := f.img.dataBlock(f.starts[i], in.blockSizes[i], int(length))
+		if err != nil {
+			return nil, nil, err
+		}
+		return b, b.data, nil
 	}
 	if in.fragIndex == noFragment {
-		return nil, f.img.corrupt("file %s: no block %d", f.info.name, i)
+		return nil, nil, f.img.corrupt("file %s: no block %d", f.info.name, i)
 	}
 	frag := f.img.frags[in.fragIndex]
-	data, err := f.img.dataBlock(frag.start, frag.size, int(bs))
+	b, err := f.img.dataBlock(frag.start, frag.size, int(bs))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tail := in.size % bs
-	if uint64(in.fragOffset)+tail > uint64(len(data)) {
-		return nil, f.img.corrupt("file %s: fragment %d too short", f.info.name, in.fragIndex)
+	if uint64(in.fragOffset)+tail > uint64(len(b.data)) {
+		b.release()
+		return nil, nil, f.img.corrupt("file %s: fragment %d too short", f.info.name, in.fragIndex)
 	}
-	return data[in.fragOffset : uint64(in.fragOffset)+tail], nil
+	return b, b.data[in.fragOffset : uint64(in.fragOffset)+tail], nil
 }
 
 // readAheadBlocks is how far ahead of a reader in order blocks are
@@ -273,35 +281,67 @@ func (f *File) readAhead(from int) {
 		length := int(min(uint64(f.img.sb.blockSize), in.size-uint64(i)*uint64(f.img.sb.blockSize)))
 		go func() {
 			defer func() { <-readAheadSlots }()
-			f.img.dataBlock(pos, sz, length)
+			if b, err := f.img.dataBlock(pos, sz, length); err == nil {
+				b.release()
+			}
 		}()
 	}
 }
 
 // dataBlock returns the data block or fragment block at pos, whose size
-// field is sz, decompressed to length bytes (at most, for fragments).
-func (img *Image) dataBlock(pos uint64, sz uint32, length int) ([]byte, error) {
+// field is sz, decompressed to length bytes (at most, for fragments), with
+// a reference the caller must release.
+func (img *Image) dataBlock(pos uint64, sz uint32, length int) (*block, error) {
 	disk := sz &^ blockUncompMsk
-	if disk == 0 {
-		return make([]byte, length), nil // sparse
+	if disk == 0 { // sparse; its pos is the next block's, so never cached
+		b := img.newBlock()
+		b.data = b.buf[:length]
+		clear(b.data)
+		b.refs.Store(1)
+		return b, nil
 	}
 	if disk > maxBlockSize {
 		return nil, img.corrupt("block at %d claims %d bytes", pos, disk)
 	}
-	return img.cache.data(pos, func() ([]byte, error) {
-		raw := make([]byte, disk)
-		if err := img.readAt(raw, pos); err != nil {
+	return img.cache.data(pos, func() (*block, error) {
+		b := img.newBlock()
+		if err := img.loadBlock(b, pos, sz); err != nil {
+			b.recycle()
 			return nil, err
 		}
-		if sz&blockUncompMsk != 0 {
-			return raw, nil
-		}
-		out, err := img.inflate(make([]byte, 0, img.sb.blockSize), raw)
-		if err != nil {
-			return nil, img.corrupt("data block at %d: %v", pos, err)
-		}
-		return out, nil
+		return b, nil
 	})
+}
+
+// loadBlock reads the block at pos, whose size field is sz, into b.
+func (img *Image) loadBlock(b *block, pos uint64, sz uint32) error {
+	disk := int(sz &^ blockUncompMsk)
+	if sz&blockUncompMsk != 0 {
+		if disk > len(b.buf) {
+			return img.corrupt("block at %d claims %d bytes, more than the block size", pos, disk)
+		}
+		b.data = b.buf[:disk]
+		return img.readAt(b.data, pos)
+	}
+	// Compressed, a block is smaller than the block size; a larger one
+	// is refused by the decompressor, which has only the block size.
+	var raw []byte
+	if disk <= len(b.buf) {
+		scratch := img.newBlock()
+		defer scratch.recycle()
+		raw = scratch.buf[:disk]
+	} else {
+		raw = make([]byte, disk)
+	}
+	if err := img.readAt(raw, pos); err != nil {
+		return err
+	}
+	out, err := img.inflate(b.buf[:0], raw)
+	if err != nil {
+		return img.corrupt("data block at %d: %v", pos, err)
+	}
+	b.data = out
+	return nil
 }
 
 func (f *File) String() string { return fmt.Sprintf("%s:%s", f.img.name, f.info.name) }

@@ -51,8 +51,9 @@ type Image struct {
 	sb      superblock
 	inflate decompressor
 
-	cache *blockCache
-	frags []fragment // the fragment table, read at open
+	cache  *blockCache
+	blocks sync.Pool  // of *block, free
+	frags  []fragment // the fragment table, read at open
 
 	dirsMu sync.Mutex
 	dirs   map[uint64][]dirEntry // GUARDED_BY(dirsMu): listings by directory inode reference

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // needTool skips a test without a tool, unless CI requires it.
@@ -175,4 +176,16 @@ func TestConcurrentReaders(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	for len(readAheadSlots) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// Every reader let go: a cached block is held by the cache alone, or
+	// its buffer would never be reused.
+	img.cache.mu.Lock()
+	defer img.cache.mu.Unlock()
+	for e := img.cache.lru.Front(); e != nil; e = e.Next() {
+		if v := e.Value.(*cached); v.blk != nil && v.blk.refs.Load() != 1 {
+			t.Errorf("block at %d: %d references after the readers are done", v.pos, v.blk.refs.Load())
+		}
+	}
 }
