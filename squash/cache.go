@@ -2,6 +2,7 @@ package squash
 
 import (
 	"container/list"
+	"errors"
 	"sync"
 )
 
@@ -74,7 +75,7 @@ func (c *blockCache) addLocked(v *cached) bool {
 
 func (c *blockCache) getMeta(pos uint64) ([]byte, uint64, bool) {
 	v, ok := c.lookup(pos)
-	if !ok {
+	if !ok || v.blk != nil { // a data block's bytes may be reused any time
 		return nil, 0, false
 	}
 	return v.data, v.next, true
@@ -84,13 +85,21 @@ func (c *blockCache) putMeta(pos uint64, data []byte, next uint64) {
 	c.add(&cached{pos: pos, data: data, next: next})
 }
 
+// errMetadata: a data block was asked for where the cache holds a
+// metadata block, which only a corrupt image does.
+var errMetadata = errors.New("a metadata block")
+
 // data returns the data block at pos, with a reference the caller must
 // release, loading it with load once however many ask at the same time.
 func (c *blockCache) data(pos uint64, load func() (*block, error)) (*block, error) {
 	c.mu.Lock()
 	if e, ok := c.entries[pos]; ok {
-		c.lru.MoveToFront(e)
 		b := e.Value.(*cached).blk
+		if b == nil {
+			c.mu.Unlock()
+			return nil, errMetadata
+		}
+		c.lru.MoveToFront(e)
 		b.refs.Add(1)
 		c.mu.Unlock()
 		return b, nil

@@ -2,6 +2,7 @@ package squash
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -121,4 +122,18 @@ func FuzzOpenImage(f *testing.F) {
 		readEverything(img)
 		fs.ReadFile(img, "payloads")
 	})
+}
+
+// A damaged image may point a file's data at a metadata block that is
+// cached already: an error, not a panic, and not the metadata's bytes.
+func TestDataBlockAtMetadata(t *testing.T) {
+	img, err := Open(mksquashfs(t, sampleTree(t), "-comp", "gzip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	img.cache.putMeta(4096, []byte("metadata"), 0)
+	if _, err := img.dataBlock(4096, 100, 4096); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "metadata block") {
+		t.Fatalf("data block at a metadata block: %v", err)
+	}
 }

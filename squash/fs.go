@@ -303,7 +303,7 @@ func (img *Image) dataBlock(pos uint64, sz uint32, length int) (*block, error) {
 	if disk > maxBlockSize {
 		return nil, img.corrupt("block at %d claims %d bytes", pos, disk)
 	}
-	return img.cache.data(pos, func() (*block, error) {
+	b, err := img.cache.data(pos, func() (*block, error) {
 		b := img.newBlock()
 		if err := img.loadBlock(b, pos, sz); err != nil {
 			b.recycle()
@@ -311,6 +311,10 @@ func (img *Image) dataBlock(pos uint64, sz uint32, length int) (*block, error) {
 		}
 		return b, nil
 	})
+	if errors.Is(err, errMetadata) {
+		return nil, img.corrupt("data block at %d is a metadata block too", pos)
+	}
+	return b, err
 }
 
 // loadBlock reads the block at pos, whose size field is sz, into b.
