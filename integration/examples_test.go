@@ -75,7 +75,7 @@ func TestExampleExportWindow(t *testing.T) {
 		}
 	}
 	m := mount(t, "--live", live)
-	out, err := example("export-window.sh", m.dir, "app/ev", "2026-11-21T01:00:00Z", "2026-11-21T03:00:00Z").Output()
+	out, err := example("export-window.sh", m.dir, "app/ev", day.Add(time.Hour).Format(time.RFC3339), day.Add(3*time.Hour).Format(time.RFC3339)).Output()
 	if err != nil {
 		t.Fatalf("export-window.sh: %v", err)
 	}

@@ -95,9 +95,10 @@ func shFails(t testing.TB, line string) string {
 
 // A mounted is a franzfs mount process serving a mount point.
 type mounted struct {
-	dir string
-	cmd *exec.Cmd
-	log *syncBuffer
+	dir   string
+	cmd   *exec.Cmd
+	log   *syncBuffer
+	marks int // marks put in the log by logged
 }
 
 // mount starts franzfs mount with args and waits until it says it is ready.
@@ -170,6 +171,23 @@ func (m *mounted) stop(t *testing.T) {
 		t.Errorf("%s still mounted after the mount exited", m.dir)
 		syscall.Unmount(m.dir, syscall.MNT_DETACH)
 	}
+}
+
+// logged returns the mount's --debug log up to now: it looks up a name no
+// one else asks for and waits until the request shows in the log. The
+// requests of a command that has ended were logged before it: go-fuse logs
+// a request before it answers it.
+func (m *mounted) logged(t *testing.T) string {
+	t.Helper()
+	m.marks++
+	mark := fmt.Sprintf("log-mark-%d", m.marks)
+	os.Stat(m.path(mark))
+	var log string
+	waitFor(t, "the mount to log "+mark, 10*time.Second, func() bool {
+		log = m.log.String()
+		return strings.Contains(log, mark)
+	})
+	return log
 }
 
 func (m *mounted) path(p ...string) string { return filepath.Join(append([]string{m.dir}, p...)...) }

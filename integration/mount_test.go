@@ -319,11 +319,11 @@ func TestMountSmallViewsFromPageCache(t *testing.T) {
 	newEvents(t, filepath.Join(live, "ev"), 10)
 	m := mount(t, "--debug", "--live", live)
 	sh(t, "ls "+m.path("ev", "seq")+" >/dev/null")
-	before := len(m.log.String())
+	before := len(m.logged(t))
 	if got := sh(t, "cat "+m.path("ev", "seq", "4")+" "+m.path("ev", "seq", "7:8")); got != events(4, 7, 8) {
 		t.Fatalf("cat: %q", got)
 	}
-	traffic := m.log.String()[before:]
+	traffic := m.logged(t)[before:]
 	if n := strings.Count(traffic, "NOTIFY_STORE_CACHE"); n != 2 {
 		t.Errorf("%d notify stores, want 2:\n%s", n, traffic)
 	}
@@ -331,11 +331,11 @@ func TestMountSmallViewsFromPageCache(t *testing.T) {
 		t.Errorf("a READ request for a view in the page cache:\n%s", traffic)
 	}
 	// A growing view is read from this process as before.
-	before = len(m.log.String())
+	before = len(m.logged(t))
 	if got := sh(t, "cat "+m.path("ev", "seq", "8:")); got != events(8, 9) {
 		t.Fatalf("cat seq/8: %q", got)
 	}
-	if traffic := m.log.String()[before:]; !strings.Contains(traffic, " READ n") || strings.Contains(traffic, "NOTIFY_STORE_CACHE") {
+	if traffic := m.logged(t)[before:]; !strings.Contains(traffic, " READ n") || strings.Contains(traffic, "NOTIFY_STORE_CACHE") {
 		t.Errorf("growing view:\n%s", traffic)
 	}
 }

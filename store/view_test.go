@@ -153,8 +153,8 @@ func TestParsePath(t *testing.T) {
 		rng      string
 		from, to int64
 	}{
-		{"2026-11-22T09:00:00Z:2026-11-22T09:30:00Z", now.Add(-time.Hour).UnixNano(), now.Add(-30 * time.Minute).UnixNano()},
-		{"2026-11-22T10:00:00+01:00:", now.Add(-time.Hour).UnixNano(), 0},
+		{rfc3339(now.Add(-time.Hour)) + ":" + rfc3339(now.Add(-30*time.Minute)), now.Add(-time.Hour).UnixNano(), now.Add(-30 * time.Minute).UnixNano()},
+		{now.In(time.FixedZone("", 3600)).Format(time.RFC3339) + ":", now.UnixNano(), 0},
 		{"-15m:", now.Add(-15 * time.Minute).UnixNano(), 0},
 		{"-1h:-30m", now.Add(-time.Hour).UnixNano(), now.Add(-30 * time.Minute).UnixNano()},
 		{"-1h:now", now.Add(-time.Hour).UnixNano(), now.UnixNano()},
@@ -360,3 +360,5 @@ func TestConcurrentAppends(t *testing.T) {
 		t.Fatalf("%d records", n)
 	}
 }
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
