@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"path/filepath"
+	"os"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/franzfs/franzfs/store"
+	"github.com/franzfs/franzfs/tree"
 )
 
 // rawFile is one of the stream's own files, byte for byte. For a live
@@ -37,7 +38,11 @@ func (n *rawFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOu
 	if err != nil {
 		return n.stream.m.errno(err, n.stream.where(n.name))
 	}
-	out.Mode = fuse.S_IFREG | 0o444
+	if n.stream.s.Live() {
+		setFile(&out.Attr, tree.AccessOf(fi))
+	} else {
+		n.stream.fileAttr(&out.Attr)
+	}
 	out.Size = uint64(fi.Size())
 	if n.stream.s.Live() {
 		out.SetTimeout(growingTimeout)
@@ -48,21 +53,24 @@ func (n *rawFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOu
 }
 
 func (n *rawFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	if dir := n.stream.s.Dir(); dir != "" {
-		fd, err := syscall.Open(filepath.Join(dir, n.name), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	file, err := n.stream.s.File(n.name)
+	if err != nil {
+		return nil, 0, n.stream.m.errno(err, n.stream.where(n.name))
+	}
+	if osf, ok := file.(*os.File); ok && n.stream.s.Live() {
+		// A loopback file of the descriptor the stream opened, confined.
+		fd, err := syscall.Dup(int(osf.Fd()))
+		osf.Close()
 		if err != nil {
 			return nil, 0, n.stream.m.errno(err, n.stream.where(n.name))
 		}
+		syscall.CloseOnExec(fd)
 		h := &liveRawHandle{fs.NewLoopbackFile(fd)}
 		if n.stream.m.passthrough(fd) {
 			return passthroughHandle{h}, 0, 0
 		}
 		// Direct I/O: the file grows while it is read (see viewFile.tell).
 		return h, fuse.FOPEN_DIRECT_IO, 0
-	}
-	file, err := n.stream.s.File(n.name)
-	if err != nil {
-		return nil, 0, n.stream.m.errno(err, n.stream.where(n.name))
 	}
 	return &readerHandle{r: file, close: file.Close}, fuse.FOPEN_KEEP_CACHE, 0
 }
@@ -72,7 +80,7 @@ type liveRawHandle struct{ fs.FileHandle }
 
 func (h *liveRawHandle) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
 	errno := h.FileHandle.(fs.FileGetattrer).Getattr(ctx, out)
-	out.Mode = fuse.S_IFREG | 0o444
+	out.Mode = fuse.S_IFREG | out.Mode&0o444
 	out.SetTimeout(growingTimeout)
 	return errno
 }
@@ -135,7 +143,7 @@ func (n *statFile) content() ([]byte, syscall.Errno) {
 }
 
 func (n *statFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = fuse.S_IFREG | 0o444
+	n.stream.fileAttr(&out.Attr)
 	if h, ok := f.(*bytesHandle); ok {
 		out.Size = uint64(len(h.data))
 	} else {

@@ -24,7 +24,11 @@ func (n *folderNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.Att
 			return syscall.ENOENT
 		}
 	}
-	out.Mode = fuse.S_IFDIR | 0o555
+	dir, _, err := n.m.tree.Access(n.path)
+	if err != nil {
+		return n.m.errno(err, n.path)
+	}
+	setDir(&out.Attr, dir)
 	out.SetTimeout(treeTimeout)
 	return 0
 }
@@ -47,25 +51,36 @@ func (n *folderNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	if err != nil {
 		return nil, n.m.errno(err, p)
 	}
-	out.Mode = fuse.S_IFDIR | 0o555
+	if k == tree.Missing {
+		return nil, syscall.ENOENT
+	}
+	dir, files, err := n.m.tree.Access(p)
+	if err != nil {
+		return nil, n.m.errno(err, p)
+	}
+	setDir(&out.Attr, dir)
 	out.SetEntryTimeout(treeTimeout)
 	out.SetAttrTimeout(treeTimeout)
-	switch k {
-	case tree.Folder:
+	if k == tree.Folder {
+		if ch := existing(n.EmbeddedInode(), name, always[*folderNode]); ch != nil {
+			return ch, 0
+		}
 		return n.NewInode(ctx, &folderNode{m: n.m, path: p}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
-	case tree.Stream:
-		// The same stream as last time keeps its inode, and the kernel its cache.
-		if child := n.GetChild(name); child != nil {
-			origin, err := n.m.tree.Origin(p)
-			if old, ok := child.Operations().(*streamNode); ok && err == nil && old.origin == origin && old.s.Current() {
-				return child, 0
-			}
-		}
-		s, origin, err := n.m.tree.Open(p)
-		if err != nil {
-			return nil, n.m.errno(err, p)
-		}
-		return n.NewInode(ctx, &streamNode{m: n.m, path: p, s: s, origin: origin}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
 	}
-	return nil, syscall.ENOENT
+	// The same stream as last time keeps its inode, and the kernel its cache.
+	origin, err := n.m.tree.Origin(p)
+	if err != nil {
+		return nil, n.m.errno(err, p)
+	}
+	if ch := existing(n.EmbeddedInode(), name, func(old *streamNode) bool { return old.origin == origin && old.s.Current() }); ch != nil {
+		ch.Operations().(*streamNode).setAccess(dir, files)
+		return ch, 0
+	}
+	s, origin, err := n.m.tree.Open(p)
+	if err != nil {
+		return nil, n.m.errno(err, p)
+	}
+	sn := &streamNode{m: n.m, path: p, s: s, origin: origin}
+	sn.setAccess(dir, files)
+	return n.NewInode(ctx, sn, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
 }

@@ -42,6 +42,10 @@ type Options struct {
 	// NoPassthrough serves the raw files of live streams by reads even
 	// where the kernel could read them itself (FUSE passthrough).
 	NoPassthrough bool
+	// AllowOther lets users other than the one who mounted see the mount
+	// (FUSE's allow_other); each still reads only what the originals let
+	// them read.
+	AllowOther bool
 }
 
 // mount is what every node shares.
@@ -89,8 +93,10 @@ func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) 
 			FsName:      "franzfs",
 			Name:        "franzfs",
 			DirectMount: true,
-			AllowOther:  os.Geteuid() == 0,
-			Options:     []string{"ro"},
+			AllowOther:  opts.AllowOther,
+			// The kernel checks every access against the owner, group and
+			// mode each node shows, those of its original.
+			Options: []string{"ro", "default_permissions"},
 			Debug:       opts.Debug,
 			// Also the largest read request: with its reply header it must
 			// fit a pipe (1 MiB) for the kernel to splice view reads.

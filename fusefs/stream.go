@@ -3,6 +3,7 @@ package fusefs
 import (
 	"context"
 	"path"
+	"sync"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -19,6 +20,22 @@ type streamNode struct {
 	path   string
 	s      *store.Stream
 	origin tree.Origin
+
+	mu    sync.Mutex
+	dir   tree.Access // GUARDED_BY(mu): of the stream's directory
+	files tree.Access // GUARDED_BY(mu): of its files (payloads)
+}
+
+func (n *streamNode) setAccess(dir, files tree.Access) {
+	n.mu.Lock()
+	n.dir, n.files = dir, files
+	n.mu.Unlock()
+}
+
+func (n *streamNode) access() (dir, files tree.Access) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.dir, n.files
 }
 
 // streamEntries are the names a stream directory lists, with their modes.
@@ -38,7 +55,12 @@ func (n *streamNode) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.Att
 	if !n.s.Current() {
 		return syscall.ENOENT // deleted under us
 	}
-	out.Mode = fuse.S_IFDIR | 0o555
+	dir, files, err := n.m.tree.Access(n.path)
+	if err != nil {
+		return n.m.errno(err, n.path)
+	}
+	n.setAccess(dir, files)
+	setDir(&out.Attr, dir)
 	out.SetTimeout(treeTimeout)
 	return 0
 }
@@ -50,6 +72,14 @@ func (n *streamNode) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) 
 }
 
 func (n *streamNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	ch := existing(n.EmbeddedInode(), name, always[fs.InodeEmbedder])
+	if ch != nil {
+		if errno := getattr(ctx, ch.Operations(), out); errno != 0 {
+			return nil, errno
+		}
+		out.SetEntryTimeout(stableTimeout)
+		return ch, 0
+	}
 	var node fs.InodeEmbedder
 	mode := uint32(fuse.S_IFDIR)
 	switch name {
@@ -70,17 +100,26 @@ func (n *streamNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	default:
 		return nil, syscall.ENOENT
 	}
-	ch := n.NewInode(ctx, node, fs.StableAttr{Mode: mode})
-	if ga, ok := node.(fs.NodeGetattrer); ok {
-		var attr fuse.AttrOut
-		if errno := ga.Getattr(ctx, nil, &attr); errno != 0 {
-			return nil, errno
-		}
-		out.Attr = attr.Attr
-		out.SetAttrTimeout(attr.Timeout())
+	if errno := getattr(ctx, node, out); errno != 0 {
+		return nil, errno
 	}
 	out.SetEntryTimeout(stableTimeout)
-	return ch, 0
+	return n.NewInode(ctx, node, fs.StableAttr{Mode: mode}), 0
+}
+
+// getattr fills a lookup's answer with node's attributes.
+func getattr(ctx context.Context, node fs.InodeEmbedder, out *fuse.EntryOut) syscall.Errno {
+	ga, ok := node.(fs.NodeGetattrer)
+	if !ok {
+		return 0
+	}
+	var attr fuse.AttrOut
+	if errno := ga.Getattr(ctx, nil, &attr); errno != 0 {
+		return errno
+	}
+	out.Attr = attr.Attr
+	out.SetAttrTimeout(attr.Timeout())
+	return 0
 }
 
 // where names a path in the stream for logs.
@@ -88,9 +127,16 @@ func (n *streamNode) where(p ...string) string {
 	return path.Join(append([]string{n.path}, p...)...)
 }
 
-// dirAttr fills the attributes of a directory inside a stream.
-func dirAttr(out *fuse.AttrOut) syscall.Errno {
-	out.Mode = fuse.S_IFDIR | 0o555
-	out.SetTimeout(stableTimeout)
+// dirAttr fills the attributes of a directory inside the stream.
+func (n *streamNode) dirAttr(out *fuse.AttrOut) syscall.Errno {
+	dir, _ := n.access()
+	setDir(&out.Attr, dir)
+	out.SetTimeout(treeTimeout)
 	return 0
+}
+
+// fileAttr fills the owner and mode of a file of the stream.
+func (n *streamNode) fileAttr(out *fuse.Attr) {
+	_, files := n.access()
+	setFile(out, files)
 }

@@ -33,11 +33,14 @@ type viewFile struct {
 }
 
 func (n *viewFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if !n.v.Final() && n.stream.s.Deleted() {
+		return syscall.ENOENT // tail -f ends: the view will not grow
+	}
 	size, err := n.tell()
 	if err != nil {
 		return n.stream.m.errno(err, n.stream.where(n.name))
 	}
-	out.Mode = fuse.S_IFREG | 0o444
+	n.stream.fileAttr(&out.Attr)
 	out.Size = uint64(size)
 	if n.v.Final() {
 		out.SetTimeout(stableTimeout)
@@ -171,6 +174,15 @@ func lookupView(ctx context.Context, parent *fs.Inode, stream *streamNode, p sto
 	if err != nil {
 		return nil, syscall.ENOENT
 	}
+	if !moving {
+		if ch := existing(parent, p.String(), always[*viewFile]); ch != nil {
+			if errno := getattr(ctx, ch.Operations(), out); errno != 0 {
+				return nil, errno
+			}
+			out.SetEntryTimeout(stableTimeout)
+			return ch, 0
+		}
+	}
 	where := stream.where(p.String())
 	v, err := stream.s.View(p)
 	if err != nil {
@@ -196,7 +208,7 @@ type seqDir struct {
 }
 
 func (n *seqDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return dirAttr(out)
+	return n.stream.dirAttr(out)
 }
 
 func (n *seqDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -247,7 +259,7 @@ type indexDir struct {
 }
 
 func (n *indexDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return dirAttr(out)
+	return n.stream.dirAttr(out)
 }
 
 func (n *indexDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
@@ -258,9 +270,14 @@ func (n *indexDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) 
 	if _, err := n.stream.s.IndexNumber(name); err != nil {
 		return nil, syscall.ENOENT
 	}
-	out.Mode = fuse.S_IFDIR | 0o555
+	var attr fuse.AttrOut
+	n.stream.dirAttr(&attr)
+	out.Attr = attr.Attr
 	out.SetEntryTimeout(stableTimeout)
-	out.SetAttrTimeout(stableTimeout)
+	out.SetAttrTimeout(attr.Timeout())
+	if ch := existing(n.EmbeddedInode(), name, always[*indexRangeDir]); ch != nil {
+		return ch, 0
+	}
 	return n.NewInode(ctx, &indexRangeDir{stream: n.stream, index: name}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
 }
 
@@ -272,7 +289,7 @@ type indexRangeDir struct {
 }
 
 func (n *indexRangeDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return dirAttr(out)
+	return n.stream.dirAttr(out)
 }
 
 func (n *indexRangeDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
@@ -293,7 +310,7 @@ type tagDir struct {
 }
 
 func (n *tagDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return dirAttr(out)
+	return n.stream.dirAttr(out)
 }
 
 func (n *tagDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
@@ -316,7 +333,7 @@ type queryDir struct {
 }
 
 func (n *queryDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return dirAttr(out)
+	return n.stream.dirAttr(out)
 }
 
 func (n *queryDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
@@ -344,7 +361,7 @@ type followFile struct {
 }
 
 func (n *followFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = fuse.S_IFREG | 0o444
+	n.stream.fileAttr(&out.Attr)
 	out.SetTimeout(growingTimeout)
 	return 0
 }
@@ -367,7 +384,7 @@ type followHandle struct {
 // Read waits for the next records; an interrupt (Ctrl-C) ends the wait.
 func (h *followHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	k, err := h.f.Read(ctx, dest)
-	if err != nil {
+	if err != nil && !isEOF(err) { // EOF: archived, or deleted
 		return nil, h.stream.m.errno(err, h.stream.where(store.FollowFile))
 	}
 	return fuse.ReadResultData(dest[:k]), 0

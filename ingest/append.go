@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -197,8 +198,19 @@ func maps(m map[string]int64) map[string]int64 {
 }
 
 // append writes the records to stream name, creating it with a time index
-// and the indices they name, and returns the number of the first.
+// and the indices they name, and returns the number of the first. A stream
+// deleted under its open writer is made anew, and the records go there:
+// none is acknowledged into the deleted files.
 func (s *Server) append(name string, recs []pending) (int64, error) {
+	first, err := s.appendOnce(name, recs)
+	if errors.Is(err, store.ErrDeleted) || errors.Is(err, store.ErrClosed) {
+		s.dropWriter(name)
+		first, err = s.appendOnce(name, recs)
+	}
+	return first, err
+}
+
+func (s *Server) appendOnce(name string, recs []pending) (int64, error) {
 	names := []string{store.TimeIndex}
 	for _, rec := range recs {
 		for n := range rec.index {

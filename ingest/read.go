@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/franzfs/franzfs/store"
@@ -199,6 +197,9 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, st *store.Stream
 	buf := make([]byte, 256<<10)
 	for {
 		n, err := f.Read(r.Context(), buf)
+		if err == io.EOF {
+			return nil // archived, or deleted: nothing more will come
+		}
 		if err != nil {
 			return err
 		}
@@ -230,7 +231,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		wr.Close()
 		delete(s.writers, name)
 	}
-	err := os.RemoveAll(filepath.Join(s.cfg.Live, filepath.FromSlash(name)))
+	err := store.RemoveIn(s.root, name)
 	s.mu.Unlock()
 	if err != nil {
 		s.fail(w, r, err)

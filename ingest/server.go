@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +45,7 @@ const (
 // Server holds the open writers of the streams it appends to.
 type Server struct {
 	cfg     Config
+	root    *os.Root // the live root: every stream is opened beneath it
 	tree    *tree.Tree
 	log     *slog.Logger
 	metrics *metrics
@@ -65,8 +65,9 @@ type openWriter struct {
 
 // New returns a server of cfg.Live (and cfg.Archive).
 func New(cfg Config) (*Server, error) {
-	if fi, err := os.Stat(cfg.Live); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("live root %s is not a directory", cfg.Live)
+	root, err := store.OpenRoot(cfg.Live)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -84,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleClose == 0 {
 		cfg.IdleClose = DefaultIdleClose
 	}
-	s := &Server{cfg: cfg, tree: tree.New(cfg.Live, images), log: cfg.Logger, metrics: newMetrics(),
+	s := &Server{cfg: cfg, root: root, tree: tree.New(root, images), log: cfg.Logger, metrics: newMetrics(),
 		writers: map[string]*openWriter{}, done: make(chan struct{})}
 	s.metrics.reg.MustRegister(fsyncCollector{s})
 	if cfg.IdleClose > 0 {
@@ -148,7 +149,7 @@ func (s *Server) writer(name string, indices []string) (w *store.Writer, release
 	}
 	ow := s.writers[name]
 	if ow == nil {
-		w, err := store.OpenWriter(filepath.Join(s.cfg.Live, filepath.FromSlash(name)), store.WriterOptions{
+		w, err := store.OpenWriterIn(s.root, name, store.WriterOptions{
 			Create: true, Indices: indices, Sync: s.cfg.Sync,
 		})
 		if err != nil {
@@ -164,6 +165,17 @@ func (s *Server) writer(name string, indices []string) (w *store.Writer, release
 		ow.lastUse = time.Now()
 		s.mu.Unlock()
 	}, nil
+}
+
+// dropWriter closes the writer of stream name if it failed for good (its
+// stream was deleted), so that the next append opens the stream anew.
+func (s *Server) dropWriter(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ow := s.writers[name]; ow != nil && ow.Broken() {
+		ow.Close()
+		delete(s.writers, name)
+	}
 }
 
 // closeIdle closes the writers no append has used for IdleClose, until
@@ -204,6 +216,7 @@ func (s *Server) Close() error {
 		errs = append(errs, w.Close())
 		delete(s.writers, name)
 	}
+	errs = append(errs, s.root.Close())
 	return errors.Join(errs...)
 }
 
@@ -217,8 +230,10 @@ func status(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, store.ErrLocked), errors.Is(err, errArchived):
+	case errors.Is(err, store.ErrLocked), errors.Is(err, errArchived), errors.Is(err, store.ErrDeleted):
 		return http.StatusConflict
+	case errors.Is(err, store.ErrUnsafe):
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }
@@ -232,7 +247,7 @@ var (
 // fail answers with err's status and a one-line reason, and logs server errors.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := status(err)
-	if code >= 500 {
+	if code >= 500 || code == http.StatusForbidden {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	stream := r.PathValue("name")

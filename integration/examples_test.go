@@ -34,6 +34,11 @@ func TestExampleFollowErrors(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("follow-errors.sh printed:\n%s", out.String())
+		}
+	}()
 	waitFor(t, "a tail of each stream", 5*time.Second, func() bool {
 		out, _ := exec.Command("pgrep", "-c", "-f", "tail -n 0 -F "+m.dir).Output()
 		return strings.TrimSpace(string(out)) == "2"

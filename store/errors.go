@@ -15,6 +15,13 @@ var (
 	ErrCorrupt = errors.New("corrupt stream")
 	// ErrLocked: another writer holds the stream. 409.
 	ErrLocked = errors.New("stream is locked by another writer")
+	// ErrUnsafe: a path that leads out of the live root, or a stream file
+	// that is a symbolic link, not a regular file, or (to a writer) a file
+	// with other hard links. Nothing is read from or written to it. EIO, 403.
+	ErrUnsafe = errors.New("unsafe, refused")
+	// ErrDeleted: the stream was deleted while open; a writer acknowledges
+	// nothing into it, a follower ends. 409.
+	ErrDeleted = errors.New("stream was deleted")
 	// ErrClosed: the writer was closed.
 	ErrClosed = errors.New("writer closed")
 )

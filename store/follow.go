@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"io"
 	"sync"
 )
 
@@ -41,7 +42,8 @@ func (s *Stream) FollowFrom(first int64) (*Follower, error) {
 	return f, nil
 }
 
-// Read returns the next bytes of whole records, waiting until there are some.
+// Read returns the next bytes of whole records, waiting until there are
+// some; io.EOF once the stream cannot grow (archived, or deleted).
 func (f *Follower) Read(ctx context.Context, p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -97,6 +99,9 @@ func (s *Stream) ScanFollow(ctx context.Context, v View, from int64, follow bool
 			return nil
 		}
 		if _, err := s.Wait(ctx, count); err != nil {
+			if err == io.EOF {
+				return nil // it will not grow: all there is was emitted
+			}
 			return err
 		}
 	}

@@ -3,8 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,9 +14,8 @@ import (
 // lockStream takes the stream's writer lock: an flock on its .lock file, so
 // it holds across processes and between two Writers of one process, and
 // goes away with the process that held it. The file names the holder.
-func lockStream(dir string) (*os.File, error) {
-	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+func lockStream(r *os.Root, dir string) (*os.File, error) {
+	f, err := openRegular(r, lockFile, os.O_RDWR|os.O_CREATE, true)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("stream %s: %w", dir, ErrNotFound)
 	}
@@ -24,7 +23,7 @@ func lockStream(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("stream %s: %w", dir, err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		holder, _ := os.ReadFile(path)
+		holder, _ := io.ReadAll(io.LimitReader(f, 256))
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			if h := strings.TrimSpace(string(holder)); h != "" {
@@ -40,4 +39,30 @@ func lockStream(dir string) (*os.File, error) {
 		f.WriteAt([]byte(holder), 0)
 	}
 	return f, nil
+}
+
+// RemoveIn deletes stream name beneath the live root. It takes the stream's
+// writer lock first, so a stream another writer holds is kept (ErrLocked,
+// naming the holder): its writer would acknowledge records into nothing.
+func RemoveIn(root *os.Root, name string) error {
+	r, err := openStreamRoot(root, name)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("stream %s: %w", name, ErrNotFound)
+		}
+		return fmt.Errorf("stream %s: %w", name, err)
+	}
+	defer r.Close()
+	if _, err := r.Lstat(OffsetsFile); err != nil {
+		return fmt.Errorf("stream %s: no such stream: %w", name, ErrNotFound)
+	}
+	lock, err := lockStream(r, name)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := root.RemoveAll(name); err != nil {
+		return fmt.Errorf("stream %s: %w", name, err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -71,8 +72,9 @@ func (n *notifier) wake() {
 
 func (n *notifier) stop() { close(n.done) }
 
-// Wait blocks until the stream has more than n records, or ctx is done. An
-// archived stream never grows: Wait returns only with ctx.
+// Wait blocks until the stream has more than n records, or ctx is done.
+// It returns io.EOF once the stream cannot grow: it is archived, or it was
+// deleted (a stream made anew under its name is another stream).
 func (s *Stream) Wait(ctx context.Context, n int64) (int64, error) {
 	var changed func() <-chan struct{}
 	if s.live {
@@ -94,6 +96,9 @@ func (s *Stream) Wait(ctx context.Context, n int64) (int64, error) {
 		count, err := s.Count()
 		if err != nil || count > n {
 			return count, err
+		}
+		if !s.live || s.Deleted() {
+			return count, io.EOF
 		}
 		select {
 		case <-ch:

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"path/filepath"
 )
 
 // repair cuts away what a crashed writer left half-written (SPEC section 1):
@@ -89,8 +88,7 @@ func (w *Writer) repair() error {
 // repairTags cuts postings of records that are not there, and opens every
 // tag file for appending.
 func (w *Writer) repairTags() error {
-	dir := filepath.Join(w.dir, TagsDir)
-	entries, err := os.ReadDir(dir)
+	entries, err := streamFS{w.root}.ReadDir(TagsDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -102,7 +100,7 @@ func (w *Writer) repairTags() error {
 		if e.IsDir() || ValidTag(tag) != nil {
 			continue
 		}
-		f, err := os.OpenFile(filepath.Join(dir, tag), os.O_RDWR, 0)
+		f, err := openIn(w.root, tagPath(tag), os.O_RDWR, true)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,7 +27,8 @@ type File interface {
 type Stream struct {
 	name    string // for errors and stat.json: the directory or image path
 	fsys    fs.FS
-	live    bool // files may grow; an archive's never do
+	live    bool     // files may grow; an archive's never do
+	root    *os.Root // a live stream's directory, held open
 	dir     string
 	indices []string
 	width   int64
@@ -45,13 +47,39 @@ type Stream struct {
 	blocks blockCache // first values of search blocks, see search.go
 }
 
-// OpenDir opens the live stream in directory dir.
+// OpenDir opens the live stream in directory dir, a path the caller
+// chose. Its files are opened as confinement asks (see dir.go).
 func OpenDir(dir string) (*Stream, error) {
-	s, err := open(os.DirFS(dir), dir, true)
+	r, err := os.OpenRoot(dir)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("stream %s: no such stream: %w", dir, ErrNotFound)
+		}
+		return nil, fmt.Errorf("stream %s: %w", dir, err)
+	}
+	return openLive(r, dir)
+}
+
+// OpenIn opens the live stream name beneath the live root: no symbolic
+// link on the way may lead out of it.
+func OpenIn(root *os.Root, name string) (*Stream, error) {
+	r, err := openStreamRoot(root, name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("stream %s: no such stream: %w", name, ErrNotFound)
+		}
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	return openLive(r, path.Join(root.Name(), name))
+}
+
+func openLive(r *os.Root, dir string) (*Stream, error) {
+	s, err := open(streamFS{r}, dir, true)
+	if err != nil {
+		r.Close()
 		return nil, err
 	}
-	s.dir = dir
+	s.root, s.dir = r, dir
 	return s, nil
 }
 
@@ -134,7 +162,11 @@ func (s *Stream) Close() error {
 			f.Close()
 		}
 	}
-	return errors.Join(s.offsets.Close(), s.payloads.Close())
+	errs := []error{s.offsets.Close(), s.payloads.Close()}
+	if s.root != nil {
+		errs = append(errs, s.root.Close())
+	}
+	return errors.Join(errs...)
 }
 
 func size(f File) (int64, error) {
@@ -412,12 +444,22 @@ func (s *Stream) Current() bool {
 	if s.dir == "" {
 		return true
 	}
-	fi, err := os.Stat(filepath.Join(s.dir, OffsetsFile))
+	fi, err := os.Lstat(filepath.Join(s.dir, OffsetsFile))
 	if err != nil {
 		return false
 	}
 	open, err := s.offsets.Stat()
 	return err == nil && os.SameFile(fi, open)
+}
+
+// Deleted reports whether the stream's files were removed while it was
+// open: they then have no name left. One fstat.
+func (s *Stream) Deleted() bool {
+	if s.root == nil {
+		return false
+	}
+	fi, err := s.offsets.Stat()
+	return err == nil && links(fi) == 0
 }
 
 // Dir is the directory of a live stream, "" for others.

@@ -3,9 +3,11 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -76,7 +78,8 @@ type WriterOptions struct {
 //
 // Lock order: syncMu before mu.
 type Writer struct {
-	dir     string
+	dir     string   // for errors: the path the stream was opened by
+	root    *os.Root // the stream's directory, held open
 	indices []string
 	width   int64
 	timeIdx int // position of the time index, -1 if none
@@ -113,32 +116,106 @@ type tagFile struct {
 	pending []byte // postings held
 }
 
-// OpenWriter opens the stream in dir for appending, creating it if asked,
-// takes its lock, and repairs what a crashed writer left (SPEC section 1).
+// OpenWriter opens the stream in dir, a path the caller chose, for
+// appending, creating it if asked, takes its lock, and repairs what a
+// crashed writer left (SPEC section 1).
 func OpenWriter(dir string, opts WriterOptions) (*Writer, error) {
-	for _, name := range opts.Indices {
-		if err := ValidIndexName(name); err != nil {
-			return nil, fmt.Errorf("stream %s: %w", dir, err)
-		}
-	}
 	if opts.Create {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("stream %s: %w", dir, err)
 		}
 	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("stream %s: no such stream: %w", dir, ErrNotFound)
+		}
+		return nil, fmt.Errorf("stream %s: %w", dir, err)
+	}
+	return openWriter(r, dir, opts)
+}
+
+// OpenWriterIn opens stream name beneath the live root for appending, as
+// OpenWriter does. No symbolic link on the way may lead out of the root,
+// and a stream is never made inside another stream, nor around one.
+func OpenWriterIn(root *os.Root, name string, opts WriterOptions) (*Writer, error) {
+	if err := ValidStreamName(name); err != nil {
+		return nil, err
+	}
+	if opts.Create {
+		if err := checkNesting(root, name); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", name, err)
+		}
+		if err := root.MkdirAll(name, 0o755); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", name, ConfinementErr(err))
+		}
+	}
+	r, err := openStreamRoot(root, name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("stream %s: no such stream: %w", name, ErrNotFound)
+		}
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	return openWriter(r, path.Join(root.Name(), name), opts)
+}
+
+// checkNesting refuses a stream name that lies inside a stream: its
+// folders, tags or views would be taken for records, or hidden.
+func checkNesting(root *os.Root, name string) error {
+	for i := range len(name) {
+		if name[i] != '/' {
+			continue
+		}
+		if _, err := root.Lstat(path.Join(name[:i], OffsetsFile)); err == nil {
+			return fmt.Errorf("%w: %s is a stream, and a stream cannot hold another", ErrBadName, name[:i])
+		}
+	}
+	return nil
+}
+
+// checkNotAround refuses to make a stream of a directory that holds
+// folders (with streams in them, or to be): it would hide them.
+func checkNotAround(r *os.Root) error {
+	d, err := r.Open(".")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != TagsDir {
+			return fmt.Errorf("%w: it holds the folder %s, and a stream cannot hold streams", ErrBadName, e.Name())
+		}
+	}
+	return nil
+}
+
+func openWriter(r *os.Root, dir string, opts WriterOptions) (*Writer, error) {
+	for _, name := range opts.Indices {
+		if err := ValidIndexName(name); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("stream %s: %w", dir, err)
+		}
+	}
 	if !opts.Create {
-		if _, err := os.Stat(filepath.Join(dir, OffsetsFile)); err != nil {
+		if _, err := r.Lstat(OffsetsFile); err != nil {
+			r.Close()
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("stream %s: no such stream: %w", dir, ErrNotFound)
 			}
 			return nil, fmt.Errorf("stream %s: %w", dir, err)
 		}
 	}
-	lock, err := lockStream(dir)
+	lock, err := lockStream(r, dir)
 	if err != nil {
+		r.Close()
 		return nil, err
 	}
-	w := &Writer{dir: dir, opts: opts, lock: lock, tags: map[string]*tagFile{}}
+	w := &Writer{dir: dir, root: r, opts: opts, lock: lock, tags: map[string]*tagFile{}}
 	if opts.Buffer > 0 {
 		// Allocated once: grown by append, the buffers would be garbage
 		// many times over, and the collections cost more than they hold.
@@ -154,7 +231,7 @@ func OpenWriter(dir string, opts WriterOptions) (*Writer, error) {
 }
 
 func (w *Writer) open() error {
-	_, err := os.Stat(filepath.Join(w.dir, OffsetsFile))
+	_, err := w.root.Lstat(OffsetsFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && w.opts.Create:
 		if err := w.create(); err != nil {
@@ -165,7 +242,12 @@ func (w *Writer) open() error {
 	case err != nil:
 		return err
 	}
-	data, err := os.ReadFile(filepath.Join(w.dir, IndicesFile))
+	indices, err := openRegular(w.root, IndicesFile, os.O_RDONLY, false)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(indices)
+	indices.Close()
 	if err != nil {
 		return err
 	}
@@ -174,10 +256,10 @@ func (w *Writer) open() error {
 	}
 	w.width = tupleWidth(len(w.indices))
 	w.timeIdx = slices.Index(w.indices, TimeIndex)
-	if w.payloads, err = os.OpenFile(filepath.Join(w.dir, PayloadsFile), os.O_RDWR, 0); err != nil {
+	if w.payloads, err = openRegular(w.root, PayloadsFile, os.O_RDWR, true); err != nil {
 		return err
 	}
-	if w.offsets, err = os.OpenFile(filepath.Join(w.dir, OffsetsFile), os.O_RDWR, 0); err != nil {
+	if w.offsets, err = openRegular(w.root, OffsetsFile, os.O_RDWR, true); err != nil {
 		return err
 	}
 	return w.repair()
@@ -186,32 +268,39 @@ func (w *Writer) open() error {
 // create writes an empty stream. offsets comes last: its existence is what
 // makes a directory a stream.
 func (w *Writer) create() error {
-	if err := writeFileSync(filepath.Join(w.dir, IndicesFile), formatIndices(w.opts.Indices)); err != nil {
+	if err := checkNotAround(w.root); err != nil {
 		return err
 	}
-	if err := writeFileSync(filepath.Join(w.dir, PayloadsFile), nil); err != nil {
+	if err := writeFileSync(w.root, IndicesFile, formatIndices(w.opts.Indices)); err != nil {
 		return err
 	}
-	if err := writeFileSync(filepath.Join(w.dir, OffsetsFile), nil); err != nil {
+	if err := writeFileSync(w.root, PayloadsFile, nil); err != nil {
 		return err
 	}
-	return syncDir(w.dir)
+	if err := writeFileSync(w.root, OffsetsFile, nil); err != nil {
+		return err
+	}
+	return syncDir(w.root, ".")
 }
 
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+// writeFileSync replaces the content of file name beneath r with data, on disk.
+func writeFileSync(r *os.Root, name string, data []byte) error {
+	f, err := openRegular(r, name, os.O_WRONLY|os.O_CREATE, true)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	err = f.Truncate(0)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
 	return errors.Join(err, f.Close())
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func syncDir(r *os.Root, name string) error {
+	d, err := r.Open(name)
 	if err != nil {
 		return err
 	}
@@ -404,6 +493,14 @@ func (w *Writer) usable() error {
 	return nil
 }
 
+// Broken reports whether the writer failed for good or was closed: its
+// stream must be opened anew.
+func (w *Writer) Broken() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.usable() != nil
+}
+
 // Flush writes the held records and makes them as durable as Sync asks.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
@@ -473,6 +570,12 @@ func (w *Writer) writePending() error {
 			return err
 		}
 	}
+	// A stream removed under the writer would take these records with it:
+	// say so rather than acknowledge them. One fstat.
+	if fi, err := w.offsets.Stat(); err != nil || links(fi) == 0 {
+		w.broken = ErrDeleted
+		return errors.Join(ErrDeleted, err)
+	}
 	for _, tf := range w.tags {
 		tf.size += int64(len(tf.pending))
 	}
@@ -483,16 +586,15 @@ func (w *Writer) openTag(tag string, tf *tagFile) error {
 	if tf.f != nil {
 		return nil
 	}
-	dir := filepath.Join(w.dir, TagsDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := w.root.Mkdir(TagsDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, tag), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openIn(w.root, tagPath(tag), os.O_RDWR|os.O_CREATE, true)
 	if err != nil {
 		return err
 	}
 	if w.opts.Sync != SyncNone {
-		if err := errors.Join(syncDir(dir), syncDir(w.dir)); err != nil {
+		if err := errors.Join(syncDir(w.root, TagsDir), syncDir(w.root, ".")); err != nil {
 			f.Close()
 			return err
 		}
@@ -628,5 +730,6 @@ func (w *Writer) closeFiles() error {
 	if w.lock != nil {
 		errs = append(errs, w.lock.Close()) // releases the flock
 	}
+	errs = append(errs, w.root.Close())
 	return errors.Join(errs...)
 }

@@ -82,7 +82,12 @@ func (a *ArchiveDir) Source(name string) (Source, bool, error) {
 	if oi.err != nil {
 		return Source{}, false, oi.err
 	}
-	return ImageSource(oi.img), true, nil
+	src := ImageSource(oi.img)
+	// Whoever may read the image file may read what is in it; chmod and
+	// chown of the image take effect at once.
+	access := AccessOf(fi)
+	src.Access = func(string) (Access, Access, error) { return access, access, nil }
+	return src, true, nil
 }
 
 func (a *ArchiveDir) forget(name string) {
@@ -103,5 +108,12 @@ func ImageSource(img *squash.Image) Source {
 			return store.OpenFS(sub, path.Join(img.Name(), p))
 		},
 		ID: img,
+		Access: func(string) (Access, Access, error) {
+			fi, err := os.Stat(img.Name())
+			if err != nil {
+				return Access{}, Access{}, err
+			}
+			return AccessOf(fi), AccessOf(fi), nil
+		},
 	}
 }

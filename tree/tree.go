@@ -13,9 +13,9 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/franzfs/franzfs/store"
 )
@@ -42,6 +42,26 @@ type Source struct {
 	Open func(p string) (*store.Stream, error)
 	// ID tells sources apart: the live root's path, or an open image.
 	ID any
+	// Access says who may read path p of FS, and the files of the stream
+	// there (see Access).
+	Access func(p string) (dir, files Access, err error)
+}
+
+// Access is who may read a path of the tree, as the mount shows it and the
+// kernel enforces it: the owner, group and permission bits of the original
+// (a live directory or file, or the image file of an archive).
+type Access struct {
+	Uid, Gid uint32
+	Perm     fs.FileMode
+}
+
+// AccessOf returns the owner, group and permission bits of fi.
+func AccessOf(fi fs.FileInfo) Access {
+	a := Access{Perm: fi.Mode().Perm()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		a.Uid, a.Gid = st.Uid, st.Gid
+	}
+	return a
 }
 
 // An Origin says where a path of the tree leads: which source, and which
@@ -52,12 +72,23 @@ type Origin struct {
 	Path   string
 }
 
-// LiveSource is the live root directory dir.
-func LiveSource(dir string) Source {
+// LiveSource is the live root: nothing beneath it resolves outside it.
+func LiveSource(root *os.Root) Source {
 	return Source{
-		FS:   os.DirFS(dir),
-		Open: func(p string) (*store.Stream, error) { return store.OpenDir(filepath.Join(dir, filepath.FromSlash(p))) },
-		ID:   dir,
+		FS:   root.FS(),
+		Open: func(p string) (*store.Stream, error) { return store.OpenIn(root, p) },
+		ID:   root.Name(),
+		Access: func(p string) (dir, files Access, err error) {
+			fi, err := root.Stat(p)
+			if err != nil {
+				return Access{}, Access{}, store.ConfinementErr(err)
+			}
+			dir, files = AccessOf(fi), AccessOf(fi)
+			if fi, err := root.Lstat(path.Join(p, store.PayloadsFile)); err == nil {
+				files = AccessOf(fi)
+			}
+			return dir, files, nil
+		},
 	}
 }
 
@@ -68,12 +99,14 @@ func (s Source) Kind(p string) (Kind, error) {
 		return Missing, nil
 	}
 	if err != nil {
-		return Missing, err
+		return Missing, fmt.Errorf("%s: %w", p, store.ConfinementErr(err))
 	}
 	if !fi.IsDir() {
 		return Missing, nil
 	}
-	if fi, err := fs.Stat(s.FS, path.Join(p, store.OffsetsFile)); err == nil && fi.Mode().IsRegular() {
+	// Any offsets but a folder (a stream named offsets) makes a stream: one
+	// whose offsets is a link or a FIFO is refused when opened, by name.
+	if fi, err := fs.Lstat(s.FS, path.Join(p, store.OffsetsFile)); err == nil && !fi.IsDir() {
 		return Stream, nil
 	}
 	return Folder, nil
@@ -112,10 +145,11 @@ type Tree struct {
 	images Images
 }
 
-// New returns the tree of the live root (if not "") and the images (if not nil).
-func New(live string, images Images) *Tree {
+// New returns the tree of the live root (if not nil) and the images (if
+// not nil).
+func New(live *os.Root, images Images) *Tree {
 	t := &Tree{images: images}
-	if live != "" {
+	if live != nil {
 		src := LiveSource(live)
 		t.live = &src
 	}
@@ -220,6 +254,25 @@ func (t *Tree) Open(p string) (*store.Stream, Origin, error) {
 	}
 	s, err := src.Open(sp)
 	return s, Origin{src.ID, sp}, err
+}
+
+// Access says who may read path p of the tree ("." is the root), and the
+// files of the stream there.
+func (t *Tree) Access(p string) (dir, files Access, err error) {
+	if p == "." {
+		if t.live == nil {
+			return Access{Perm: 0o555}, Access{Perm: 0o444}, nil
+		}
+		return t.live.Access(".")
+	}
+	src, sp, ok, err := t.resolve(p)
+	if err != nil {
+		return Access{}, Access{}, err
+	}
+	if !ok {
+		return Access{}, Access{}, fmt.Errorf("%s: %w", p, store.ErrNotFound)
+	}
+	return src.Access(sp)
 }
 
 // Origin says where p leads now.

@@ -54,10 +54,15 @@ func runAppend(ctx context.Context, cmd *cli.Command) error {
 	if cmd.String("live") == "" {
 		return usageError("append needs --live DIR or --server URL")
 	}
-	dir, err := streamPath(cmd, name)
+	// The first append makes the live root too.
+	if err := os.MkdirAll(cmd.String("live"), 0o755); err != nil {
+		return err
+	}
+	root, err := openLive(cmd)
 	if err != nil {
 		return err
 	}
+	defer root.Close()
 	sync, err := store.ParseSync(cmd.String("sync"))
 	if err != nil {
 		return usageError("%v", err)
@@ -72,7 +77,7 @@ func runAppend(ctx context.Context, cmd *cli.Command) error {
 			return err
 		}
 	}
-	w, err := store.OpenWriter(dir, store.WriterOptions{
+	w, err := store.OpenWriterIn(root, name, store.WriterOptions{
 		Create:  true,
 		Indices: newStreamIndices(order),
 		Sync:    sync,

@@ -48,23 +48,29 @@ func runArchive(ctx context.Context, cmd *cli.Command) error {
 	if err := checkDir("directory of "+out+",", filepath.Dir(out)); err != nil {
 		return err
 	}
+	root, err := openLive(cmd)
+	if err != nil {
+		return err
+	}
+	if root != nil {
+		defer root.Close()
+	}
 	var sources []squash.Source
 	for _, name := range names {
-		p, err := streamPath(cmd, name)
-		if err != nil {
-			return err
+		var s *store.Stream
+		inner := name
+		if root != nil {
+			s, err = store.OpenIn(root, name)
+		} else {
+			s, err = store.OpenDir(name)
+			inner = filepath.Base(name)
 		}
-		s, err := store.OpenDir(p)
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		inner := "."
-		if len(names) > 1 {
-			inner = filepath.Base(p)
-			if cmd.String("live") != "" {
-				inner = name
-			}
+		if len(names) == 1 {
+			inner = "."
 		}
 		sources = append(sources, squash.Source{Stream: s, Path: inner})
 	}

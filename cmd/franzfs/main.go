@@ -25,7 +25,7 @@ const (
 	exitError    = 1 // anything else
 	exitUsage    = 2 // bad arguments or names
 	exitNotFound = 3 // no such stream, record, index or tag
-	exitCorrupt  = 4 // a damaged stream or image, or an image in a compression not read
+	exitCorrupt  = 4 // a damaged stream or image, an image in a compression not read, or a link or special file refused
 	exitBusy     = 5 // in use: a stream locked by another writer, a mount point mounted, an address taken
 	exitDenied   = 6 // not permitted, or no FUSE here
 )
@@ -76,9 +76,9 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return exitNotFound
-	case errors.Is(err, store.ErrCorrupt), errors.Is(err, squash.ErrCorrupt), errors.Is(err, squash.ErrUnsupported):
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrUnsafe), errors.Is(err, squash.ErrCorrupt), errors.Is(err, squash.ErrUnsupported):
 		return exitCorrupt
-	case errors.Is(err, store.ErrLocked), errors.Is(err, fusefs.ErrBusy), errors.Is(err, syscall.EADDRINUSE):
+	case errors.Is(err, store.ErrLocked), errors.Is(err, store.ErrDeleted), errors.Is(err, fusefs.ErrBusy), errors.Is(err, syscall.EADDRINUSE):
 		return exitBusy
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, fusefs.ErrNoFUSE):
 		return exitDenied

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v3"
 
@@ -40,6 +41,7 @@ stale mount left at MOUNTPOINT by a killed franzfs is cleared first.`,
 			&cli.StringFlag{Name: "archive", Usage: "a `DIR` of archive images, each NAME.squashfs shown as NAME"},
 			&cli.StringFlag{Name: "ready-file", Usage: "create `FILE` once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
+			&cli.StringSliceFlag{Name: "options", Aliases: []string{"o"}, Usage: "mount options, comma-separated: allow_other lets other users see the mount (each reads only the streams they may read in the live root or the image)"},
 			&cli.BoolFlag{Name: "passthrough", Value: true, Usage: "let the kernel read the raw files of live streams itself (FUSE passthrough, where it allows); --passthrough=false serves them by reads"},
 		},
 		Action: runMount,
@@ -62,7 +64,23 @@ func runMount(ctx context.Context, cmd *cli.Command) error {
 	if archive != "" {
 		images = tree.NewArchiveDir(archive)
 	}
-	server, err := fusefs.Mount(mountpoint, tree.New(live, images), fusefs.Options{Debug: cmd.Bool("debug"), NoPassthrough: !cmd.Bool("passthrough")})
+	opts := fusefs.Options{Debug: cmd.Bool("debug"), NoPassthrough: !cmd.Bool("passthrough")}
+	for _, list := range cmd.StringSlice("options") {
+		for o := range strings.SplitSeq(list, ",") {
+			switch o {
+			case "allow_other":
+				opts.AllowOther = true
+			case "", "ro", "default_permissions": // what the mount always is
+			default:
+				return usageError("mount option %q: franzfs takes allow_other", o)
+			}
+		}
+	}
+	root, err := openLive(cmd)
+	if err != nil {
+		return err
+	}
+	server, err := fusefs.Mount(mountpoint, tree.New(root, images), opts)
 	if err != nil {
 		return err
 	}

@@ -22,30 +22,43 @@ var liveFlag = &cli.StringFlag{
 	Sources: cli.EnvVars("FRANZFS_LIVE"),
 }
 
-// streamPath is where stream STREAM lives: a path, or a name under --live.
-func streamPath(cmd *cli.Command, stream string) (string, error) {
+// openLive opens the --live root, or returns nil if none was given.
+func openLive(cmd *cli.Command) (*os.Root, error) {
 	live := cmd.String("live")
 	if live == "" {
-		return stream, nil
+		return nil, nil
 	}
-	if err := store.ValidStreamName(stream); err != nil {
-		return "", err
+	if err := checkDir("live root", live); err != nil {
+		return nil, err
 	}
-	return filepath.Join(live, stream), nil
+	return store.OpenRoot(live)
 }
 
 // openStream opens the stream the command's one argument names: a stream
-// directory, a name under --live, or an archive image (IMAGE.squashfs for
-// an image of one stream, IMAGE.squashfs/NAME for one stream in it).
+// directory, a name under --live (opened beneath it), or an archive image
+// (IMAGE.squashfs for an image of one stream, IMAGE.squashfs/NAME for one
+// stream in it).
 func openStream(cmd *cli.Command) (*store.Stream, func(), error) {
 	arg, err := oneArg(cmd, "STREAM")
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := streamPath(cmd, arg)
+	root, err := openLive(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
+	if root != nil {
+		defer root.Close() // the stream holds its own directory
+		s, err := store.OpenIn(root, arg)
+		if p := filepath.Join(root.Name(), arg); errors.Is(err, store.ErrNotFound) {
+			return nil, nil, advice.New(store.ErrNotFound, "no stream %s: check the name (ls %s), or create it with franzfs append", p, filepath.Dir(p))
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+	p := arg
 	if image, inner, ok := splitImagePath(p); ok {
 		img, err := squash.Open(image)
 		if err != nil {
