@@ -97,7 +97,7 @@ func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) 
 			// The kernel checks every access against the owner, group and
 			// mode each node shows, those of its original.
 			Options: []string{"ro", "default_permissions"},
-			Debug:       opts.Debug,
+			Debug:   opts.Debug,
 			// Also the largest read request: with its reply header it must
 			// fit a pipe (1 MiB) for the kernel to splice view reads.
 			MaxWrite:     512 << 10,
