@@ -36,8 +36,8 @@ type step struct {
 
 // readme is every command line of README.md's sh blocks, in order.
 var readme = map[string]step{
-	"sudo scripts/demo.sh":              {skip: "TestDemo runs it"},
-	"sudo scripts/test.sh":              {skip: ".ci/run runs it, and it runs this test"},
+	"scripts/demo.sh":                   {skip: "TestDemo runs it"},
+	"scripts/test.sh":                   {skip: ".ci/run runs it, and it runs this test"},
 	"go build -o franzfs ./cmd/franzfs": {},
 	`echo '{"level":"error","msg":"db down"}' | ./franzfs append --live /srv/live --tag error --tag db app/events`: {want: `{"first":0,"count":1}` + "\n"},
 	`seq 1 5 | ./franzfs append --live /srv/live --lines app/events`:                                               {want: `{"first":1,"count":5}` + "\n"},

@@ -91,6 +91,8 @@ show "timeout 2.5 tail -n 1 -f app/events/seq/0: || true"
 
 if [[ -t 0 ]]; then
 	printf '\nThe mount stays at %s, with a writer appending every second.\n' "$mnt"
-	printf 'Try: tail -f %s/app/events/follow    (Ctrl-C here ends the demo)\n' "$mnt"
+	printf 'Try: tail -f %s/app/events/seq/-1:   (the last record and each new one)\n' "$mnt"
+	printf ' or: cat %s/app/events/follow        (only new records)\n' "$mnt"
+	printf 'Ctrl-C here ends the demo.\n'
 	wait "${pids[-1]}"
 fi

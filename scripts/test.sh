@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 
 if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-	for tool in fusermount3 mksquashfs squashfuse jq curl; do
+	for tool in fusermount3 mksquashfs squashfuse jq curl systemd-analyze; do
 		if ! command -v "$tool" >/dev/null; then
 			apt-get update -qq
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 squashfs-tools squashfuse jq curl >/dev/null
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fuse3 squashfs-tools squashfuse jq curl systemd >/dev/null
 			break
 		fi
 	done
