@@ -170,12 +170,12 @@ const spliceMin = 64 << 10
 // lookupView opens view p of the stream as a child. A name whose
 // meaning moves with the stream or the clock (seq/-1, index/time/-15m:) is
 // looked up afresh every time; any other is cached.
-func lookupView(ctx context.Context, parent *fs.Inode, stream *streamNode, p store.Path, err error, moving bool, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+func lookupView(ctx context.Context, parent *fs.Inode, name string, stream *streamNode, p store.Path, err error, moving bool, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	if err != nil {
 		return nil, syscall.ENOENT
 	}
 	if !moving {
-		if ch := existing(parent, p.String(), always[*viewFile]); ch != nil {
+		if ch := existing(parent, name, always[*viewFile]); ch != nil {
 			if errno := getattr(ctx, ch.Operations(), out); errno != 0 {
 				return nil, errno
 			}
@@ -214,7 +214,7 @@ func (n *seqDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut
 func (n *seqDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	p, err := store.ParseSeq(name)
 	moving := p.From.V < 0 || p.To.V < 0
-	return lookupView(ctx, n.EmbeddedInode(), n.stream, p, err, moving, out)
+	return lookupView(ctx, n.EmbeddedInode(), name, n.stream, p, err, moving, out)
 }
 
 // OpendirHandle lists the records visible when the listing starts. Names
@@ -300,7 +300,7 @@ func (n *indexRangeDir) Lookup(ctx context.Context, name string, out *fuse.Entry
 	p, err := store.ParseIndexRange(n.index, name, time.Now())
 	// Times relative to now move; integers stay.
 	moving := n.index == store.TimeIndex && !store.IsIntegerRange(name)
-	return lookupView(ctx, n.EmbeddedInode(), n.stream, p, err, moving, out)
+	return lookupView(ctx, n.EmbeddedInode(), name, n.stream, p, err, moving, out)
 }
 
 // tagDir is tag/: a file per tag.
@@ -323,7 +323,7 @@ func (n *tagDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 
 func (n *tagDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	p, err := store.ParsePath(store.TagDir + "/" + name)
-	return lookupView(ctx, n.EmbeddedInode(), n.stream, p, err, false, out)
+	return lookupView(ctx, n.EmbeddedInode(), name, n.stream, p, err, false, out)
 }
 
 // queryDir is query/: tag queries, looked up by name, never listed.
@@ -342,7 +342,7 @@ func (n *queryDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 
 func (n *queryDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	p, err := store.ParsePath(store.QueryDir + "/" + name)
-	return lookupView(ctx, n.EmbeddedInode(), n.stream, p, err, false, out)
+	return lookupView(ctx, n.EmbeddedInode(), name, n.stream, p, err, false, out)
 }
 
 func dirList(names []string, mode uint32) fs.DirStream {

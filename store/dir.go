@@ -48,6 +48,11 @@ func openRegular(r *os.Root, name string, flag int, sole bool) (*os.File, error)
 	if err == nil && before != nil && !os.SameFile(before, fi) {
 		err = fmt.Errorf("%s was replaced while it was opened: %w", name, ErrUnsafe)
 	}
+	if err == nil {
+		// A regular file now: reads and writes as any other (passthrough
+		// and splice get the descriptor too).
+		err = syscall.SetNonblock(int(f.Fd()), false)
+	}
 	if err != nil {
 		f.Close()
 		return nil, err

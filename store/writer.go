@@ -120,6 +120,9 @@ type tagFile struct {
 // appending, creating it if asked, takes its lock, and repairs what a
 // crashed writer left (SPEC section 1).
 func OpenWriter(dir string, opts WriterOptions) (*Writer, error) {
+	if err := validIndexNames(opts.Indices); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", dir, err)
+	}
 	if opts.Create {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("stream %s: %w", dir, err)
@@ -141,6 +144,9 @@ func OpenWriter(dir string, opts WriterOptions) (*Writer, error) {
 func OpenWriterIn(root *os.Root, name string, opts WriterOptions) (*Writer, error) {
 	if err := ValidStreamName(name); err != nil {
 		return nil, err
+	}
+	if err := validIndexNames(opts.Indices); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
 	if opts.Create {
 		if err := checkNesting(root, name); err != nil {
@@ -194,13 +200,16 @@ func checkNotAround(r *os.Root) error {
 	return nil
 }
 
-func openWriter(r *os.Root, dir string, opts WriterOptions) (*Writer, error) {
-	for _, name := range opts.Indices {
+func validIndexNames(names []string) error {
+	for _, name := range names {
 		if err := ValidIndexName(name); err != nil {
-			r.Close()
-			return nil, fmt.Errorf("stream %s: %w", dir, err)
+			return err
 		}
 	}
+	return nil
+}
+
+func openWriter(r *os.Root, dir string, opts WriterOptions) (*Writer, error) {
 	if !opts.Create {
 		if _, err := r.Lstat(OffsetsFile); err != nil {
 			r.Close()
