@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,7 +52,18 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("stream %s: %w", name, errArchived))
 		return
 	}
-	recs, err := s.parseAppend(w, r)
+	common, tags, err := parseQuery(r, start)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	body, release, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer release()
+	recs, err := s.parseRecords(r, body, common, tags, start)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -73,50 +85,52 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 	}{first, len(recs)})
 }
 
-// parseAppend reads the request's records: the body as one record, one a
-// line with ?lines, or a batch; query values apply to every record.
-func (s *Server) parseAppend(w http.ResponseWriter, r *http.Request) ([]pending, error) {
+// parseQuery reads an append's query: index values and tags that apply
+// to every record of the request.
+func parseQuery(r *http.Request, now time.Time) (common map[string]int64, tags []string, err error) {
 	q := r.URL.Query()
-	common := map[string]int64{}
-	now := time.Now()
+	common = map[string]int64{}
 	for key, vals := range q {
 		index, ok := strings.CutPrefix(key, "index.")
 		if !ok {
 			if key != "tag" && key != "lines" {
-				return nil, fmt.Errorf("%w: unknown parameter %q (want index.NAME, tag, lines)", errBadRequest, key)
+				return nil, nil, fmt.Errorf("%w: unknown parameter %q (want index.NAME, tag, lines)", errBadRequest, key)
 			}
 			continue
 		}
 		if err := store.ValidIndexName(index); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(vals) != 1 {
-			return nil, fmt.Errorf("%w: index.%s given %d times", errBadRequest, index, len(vals))
+			return nil, nil, fmt.Errorf("%w: index.%s given %d times", errBadRequest, index, len(vals))
 		}
 		v, err := store.ParseIndexValue(index, vals[0], now)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		common[index] = v
 	}
-	tags := q["tag"]
+	tags = q["tag"]
 	for _, t := range tags {
 		if err := store.ValidTag(t); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
-	if err != nil {
-		return nil, err
-	}
+	return common, tags, nil
+}
+
+// parseRecords splits an append's body into records: the body as one
+// record, one a line with ?lines, or a batch.
+func (s *Server) parseRecords(r *http.Request, body []byte, common map[string]int64, tags []string, now time.Time) ([]pending, error) {
 	var recs []pending
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case mediaType == BatchContentType:
+		var err error
 		if recs, err = parseBatch(body, common, tags, now); err != nil {
 			return nil, err
 		}
-	case q.Has("lines"):
+	case r.URL.Query().Has("lines"):
 		for len(body) > 0 {
 			end := bytes.IndexByte(body, '\n') + 1
 			if end == 0 {
@@ -134,6 +148,34 @@ func (s *Server) parseAppend(w http.ResponseWriter, r *http.Request) ([]pending,
 		}
 	}
 	return recs, nil
+}
+
+// readBody reads an append's body within the limits: its size (refused
+// from Content-Length before a byte is read), the time it may take, and
+// the memory all bodies may hold at once. release gives the memory back.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) (body []byte, release func(), err error) {
+	if r.ContentLength > s.cfg.MaxBody {
+		return nil, nil, &http.MaxBytesError{Limit: s.cfg.MaxBody}
+	}
+	want := r.ContentLength
+	if want < 0 {
+		want = s.cfg.MaxBody // chunked: as much as it may send
+	}
+	if !s.bodies.take(want) {
+		return nil, nil, fmt.Errorf("%w: request bodies in progress hold the %d bytes allowed (--body-memory); try again", errBusy, s.cfg.BodyMemory)
+	}
+	if s.cfg.BodyTimeout > 0 {
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	}
+	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("request body not read within %v (--body-timeout): %w", s.cfg.BodyTimeout, err)
+	}
+	if err != nil {
+		s.bodies.give(want)
+		return nil, nil, err
+	}
+	return body, func() { s.bodies.give(want) }, nil
 }
 
 func parseBatch(body []byte, common map[string]int64, tags []string, now time.Time) ([]pending, error) {

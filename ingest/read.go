@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/franzfs/franzfs/store"
@@ -29,7 +30,7 @@ type StreamEntry struct {
 }
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
-	var out []StreamEntry
+	out := []StreamEntry{} // [] when there are none, not null
 	var walk func(dir string) error
 	walk = func(dir string) error {
 		entries, err := s.tree.List(dir)
@@ -71,13 +72,28 @@ func (s *Server) splitStream(p string) (stream, view string, err error) {
 		case tree.Stream:
 			return prefix, strings.Join(parts[i:], "/"), nil
 		case tree.Missing:
-			return "", "", fmt.Errorf("stream %s: %w", prefix, store.ErrNotFound)
+			return "", "", fmt.Errorf("stream %s: %w", askedStream(parts), store.ErrNotFound)
 		}
 	}
 	return "", "", fmt.Errorf("%s is a folder, not a stream: %w", p, store.ErrNotFound)
 }
 
-func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
+// askedStream is the stream a request path names, as the client wrote it:
+// what comes before its view.
+func askedStream(parts []string) string {
+	for i := 1; i < len(parts); i++ {
+		if _, err := store.ParsePath(strings.Join(parts[i:], "/")); err == nil || slices.Contains(viewDirs, parts[i]) {
+			return strings.Join(parts[:i], "/")
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+var viewDirs = []string{store.SeqDir, store.IndexDir, store.TagDir, store.QueryDir}
+
+func (s *Server) handleRead(rw http.ResponseWriter, r *http.Request) {
+	sw := &sentWriter{ResponseWriter: rw}
+	var w http.ResponseWriter = sw
 	name, view, err := s.splitStream(r.PathValue("path"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -113,8 +129,37 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		err = s.serveView(w, r, st, p)
 	}
 	if err != nil && !errors.Is(err, r.Context().Err()) {
+		if sw.sent {
+			// The status and length are on their way: cut the connection,
+			// so the client sees a broken answer, not a short one.
+			s.log.Error("read failed after the answer began", "path", r.URL.Path, "err", err)
+			panic(http.ErrAbortHandler)
+		}
 		s.fail(w, r, err)
 	}
+}
+
+// sentWriter notes whether the answer's header went out.
+type sentWriter struct {
+	http.ResponseWriter
+	sent bool
+}
+
+func (w *sentWriter) WriteHeader(code int) {
+	w.sent = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *sentWriter) Write(p []byte) (int, error) {
+	w.sent = true
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *sentWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *sentWriter) Flush() {
+	w.sent = true
+	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 func serveFile(w http.ResponseWriter, st *store.Stream, name string) error {

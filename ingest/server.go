@@ -6,13 +6,18 @@
 package ingest
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/franzfs/franzfs/store"
@@ -26,6 +31,11 @@ type Config struct {
 	Sync    store.Sync // when an append is answered
 	// MaxBody bounds a request body, MaxRecord one record (413 beyond).
 	MaxBody, MaxRecord int64
+	// BodyMemory bounds the bytes of bodies held at once (503 beyond;
+	// DefaultBodyMemory if 0). BodyTimeout bounds reading one body (408;
+	// DefaultBodyTimeout if 0, none if negative).
+	BodyMemory  int64
+	BodyTimeout time.Duration
 	// Token, if set, must be sent as "Authorization: Bearer TOKEN".
 	Token string
 	// IdleClose closes a stream's writer, releasing its lock, once no
@@ -49,6 +59,7 @@ type Server struct {
 	tree    *tree.Tree
 	log     *slog.Logger
 	metrics *metrics
+	bodies  budget
 
 	mu      sync.Mutex
 	writers map[string]*openWriter // GUARDED_BY(mu): by stream name
@@ -75,6 +86,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxRecord == 0 {
 		cfg.MaxRecord = DefaultMaxRecord
 	}
+	if cfg.BodyMemory == 0 {
+		cfg.BodyMemory = DefaultBodyMemory
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -86,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.IdleClose = DefaultIdleClose
 	}
 	s := &Server{cfg: cfg, root: root, tree: tree.New(root, images), log: cfg.Logger, metrics: newMetrics(),
-		writers: map[string]*openWriter{}, done: make(chan struct{})}
+		writers: map[string]*openWriter{}, done: make(chan struct{}), bodies: budget{left: cfg.BodyMemory}}
 	s.metrics.reg.MustRegister(fsyncCollector{s})
 	if cfg.IdleClose > 0 {
 		go s.closeIdle()
@@ -128,14 +145,23 @@ func rawPaths(next http.Handler) http.Handler {
 }
 
 func (s *Server) authorized(next http.Handler) http.Handler {
-	want := "Bearer " + s.cfg.Token
+	want := []byte(s.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" && r.Header.Get("Authorization") != want {
+		if r.URL.Path != "/healthz" && !bearer(r.Header.Get("Authorization"), want) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="franzfs"`)
 			httpError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearer reports whether an Authorization header carries token: the
+// scheme in any case (RFC 9110), the token compared in constant time.
+func bearer(header string, token []byte) bool {
+	scheme, got, ok := strings.Cut(header, " ")
+	return ok && strings.EqualFold(scheme, "Bearer") &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), token) == 1
 }
 
 // writer returns the open writer of stream name, opening it (and creating
@@ -234,6 +260,12 @@ func status(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, store.ErrUnsafe):
 		return http.StatusForbidden
+	case errors.Is(err, store.ErrClosed), errors.Is(err, errBusy):
+		return http.StatusServiceUnavailable // try again
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return http.StatusRequestTimeout
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }
@@ -241,21 +273,49 @@ func status(err error) int {
 var (
 	errBadRequest     = errors.New("bad request")
 	errRecordTooLarge = errors.New("record too large")
+	errBusy           = errors.New("busy")
 	errArchived       = errors.New("stream is archived, read-only")
 )
 
-// fail answers with err's status and a one-line reason, and logs server errors.
+// fail answers with err's status and a one-line reason, and logs server
+// errors. The answer names streams as the client did: the server's own
+// directories are left out of it (the log keeps them).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := status(err)
 	if code >= 500 || code == http.StatusForbidden {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	stream := r.PathValue("name")
-	if stream == "" {
-		stream = r.PathValue("path")
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
-	s.metrics.errors.WithLabelValues(stream, r.Method, fmt.Sprint(code)).Inc()
-	httpError(w, code, err.Error())
+	s.metrics.errors.WithLabelValues(s.streamLabel(r), r.Method, strconv.Itoa(code)).Inc()
+	httpError(w, code, s.scrub(err.Error()))
+}
+
+// streamLabel is the stream a request concerns, for metrics: only a
+// stream that exists, so that requests for made-up names cannot grow the
+// metrics without bound.
+func (s *Server) streamLabel(r *http.Request) string {
+	name := r.PathValue("name")
+	if name == "" {
+		name = r.PathValue("path")
+	}
+	for p := name; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+		if k, err := s.tree.Kind(p); err == nil && k == tree.Stream {
+			return p
+		}
+	}
+	return ""
+}
+
+// scrub leaves the server's directories out of a message.
+func (s *Server) scrub(msg string) string {
+	for _, dir := range []string{s.cfg.Live, s.cfg.Archive} {
+		if dir = filepath.Clean(dir); dir != "." {
+			msg = strings.ReplaceAll(msg, dir+"/", "")
+		}
+	}
+	return msg
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {

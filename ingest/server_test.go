@@ -2,12 +2,15 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,5 +57,39 @@ func TestIdleClose(t *testing.T) {
 	defer s.Close()
 	if n, _ := s.Count(); n != 2 {
 		t.Errorf("%d records after reopening, want 2", n)
+	}
+}
+
+// Each kind of failure maps to the status that tells a client what to do.
+func TestStatus(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		code int
+	}{
+		{store.ErrUnsafe, 403},
+		{store.ErrLocked, 409},
+		{store.ErrDeleted, 409},
+		{store.ErrClosed, 503},
+		{errBusy, 503},
+		{fmt.Errorf("write: %w", syscall.ENOSPC), 507},
+		{fmt.Errorf("write: %w", syscall.EDQUOT), 507},
+		{fmt.Errorf("read: %w", os.ErrDeadlineExceeded), 408},
+		{&http.MaxBytesError{Limit: 1}, 413},
+		{errors.New("other"), 500},
+	} {
+		if got := status(c.err); got != c.code {
+			t.Errorf("%v: %d, want %d", c.err, got, c.code)
+		}
+	}
+}
+
+// A bearer token is taken with the scheme in any case, compared whole.
+func TestBearer(t *testing.T) {
+	token := []byte("s3cret")
+	for h, ok := range map[string]bool{"Bearer s3cret": true, "bearer s3cret": true, "BEARER  s3cret": true,
+		"Bearer s3cre": false, "Bearer s3crett": false, "Basic s3cret": false, "s3cret": false, "": false} {
+		if bearer(h, token) != ok {
+			t.Errorf("%q: %v, want %v", h, !ok, ok)
+		}
 	}
 }

@@ -97,6 +97,12 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"read", "-r", "5:2", filepath.Join(live, "s")}, 2, "start after end"},
 		{[]string{"read", "-r", "9", filepath.Join(live, "s")}, 3, "not found"},
 		{[]string{"read", "--index", "zz", "-r", "1:", filepath.Join(live, "s")}, 3, `index "zz"`},
+		{[]string{"read", "--bogus", "x"}, 2, "flag provided but not defined: -bogus (see franzfs read --help)"},
+		{[]string{"nosuchcmd"}, 2, `unknown command "nosuchcmd" (see franzfs --help)`},
+		{[]string{"forward", "s"}, 2, `Required flags "from, to" not set`},
+		{[]string{"archive", "--compression", "xz", filepath.Join(live, "s"), filepath.Join(live, "x.squashfs")}, 2, "--compression xz: franzfs writes gzip or none"},
+		{[]string{"read", live}, 3, live + " is a folder, not a stream"},
+		{[]string{"archive", "--live", live, ".", filepath.Join(t.TempDir(), "x.squashfs")}, 2, `stream name "."`},
 	}
 	for _, c := range cases {
 		wantError(t, exec.Command(franzfs, c.args...), c.code, c.msg)
@@ -108,8 +114,11 @@ func TestCLIErrors(t *testing.T) {
 	cmd.Stdin = strings.NewReader("x")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 5 || !strings.Contains(string(out), "locked by another writer (pid ") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 5 || !strings.Contains(string(out), "locked by another writer (pid ") || !strings.Contains(string(out), "--server URL") {
 		t.Errorf("second writer: %v: %s", err, out)
+	}
+	if help := run(t, "", "--help"); !strings.Contains(help, "completion") {
+		t.Errorf("franzfs --help does not list completion:\n%s", help)
 	}
 }
 

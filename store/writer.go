@@ -575,6 +575,7 @@ func (w *Writer) writePending() error {
 		return err
 	}
 	if w.opts.Sync == SyncAlways {
+		w.fsyncs.Add(1)
 		if err := w.offsets.Sync(); err != nil {
 			return err
 		}

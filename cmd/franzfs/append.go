@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/franzfs/franzfs/internal/advice"
 	"github.com/franzfs/franzfs/store"
 )
 
@@ -83,6 +85,9 @@ func runAppend(ctx context.Context, cmd *cli.Command) error {
 		Sync:    sync,
 		Buffer:  1 << 20,
 	})
+	if errors.Is(err, store.ErrLocked) {
+		return advice.New(store.ErrLocked, "%v: wait until that writer is done, or append through the daemon that holds it (franzfs append --server URL), which lets go of a stream after --idle-close without appends", err)
+	}
 	if err != nil {
 		return err
 	}

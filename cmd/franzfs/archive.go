@@ -11,7 +11,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/franzfs/franzfs/squash"
-	"github.com/franzfs/franzfs/store"
 )
 
 func archiveCommand() *cli.Command {
@@ -57,14 +56,11 @@ func runArchive(ctx context.Context, cmd *cli.Command) error {
 	}
 	var sources []squash.Source
 	for _, name := range names {
-		var s *store.Stream
 		inner := name
-		if root != nil {
-			s, err = store.OpenIn(root, name)
-		} else {
-			s, err = store.OpenDir(name)
+		if root == nil {
 			inner = filepath.Base(name)
 		}
+		s, err := openLocal(root, name)
 		if err != nil {
 			return err
 		}
@@ -74,7 +70,11 @@ func runArchive(ctx context.Context, cmd *cli.Command) error {
 		}
 		sources = append(sources, squash.Source{Stream: s, Path: inner})
 	}
-	opts := squash.Options{Compression: cmd.String("compression"), Force: cmd.Bool("force"), Verify: cmd.Bool("verify")}
+	compression := cmd.String("compression")
+	if compression != "gzip" && compression != "none" {
+		return usageError("--compression %s: franzfs writes gzip or none", compression)
+	}
+	opts := squash.Options{Compression: compression, Force: cmd.Bool("force"), Verify: cmd.Bool("verify")}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		bar := progressbar.DefaultBytes(-1, "archiving")
 		defer bar.Finish()

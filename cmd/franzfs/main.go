@@ -42,7 +42,7 @@ func main() {
 }
 
 func app() *cli.Command {
-	return &cli.Command{
+	root := &cli.Command{
 		Name:                  "franzfs",
 		Usage:                 "append-only streams in the franz format, shown as a filesystem",
 		EnableShellCompletion: true, // franzfs completion bash|zsh|fish
@@ -64,7 +64,25 @@ Start with:
 			serveCommand(),
 			forwardCommand(),
 		},
+		// franzfs completion bash|zsh|fish, listed in --help.
+		ConfigureShellCompletionCommand: func(c *cli.Command) { c.Hidden = false },
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if cmd.Args().Present() {
+				return usageError("unknown command %q (see franzfs --help)", cmd.Args().First())
+			}
+			return cli.ShowRootCommandHelp(cmd)
+		},
 	}
+	for _, c := range append(root.Commands, root) {
+		c.OnUsageError = oneLineUsage
+	}
+	return root
+}
+
+// oneLineUsage makes a bad flag or a missing one a usage error of one
+// line (exit 2), not the whole help.
+func oneLineUsage(ctx context.Context, cmd *cli.Command, err error, _ bool) error {
+	return usageError("%v (see %s --help)", err, cmd.FullName())
 }
 
 func exitCode(err error) int {

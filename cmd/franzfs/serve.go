@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -43,6 +45,10 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 			&cli.StringFlag{Name: "token-file", Usage: "require \"Authorization: Bearer TOKEN\", TOKEN read from `FILE`; needed beyond loopback"},
 			&cli.Int64Flag{Name: "max-body", Value: ingest.DefaultMaxBody, Usage: "largest request body, in bytes (413 beyond)"},
 			&cli.Int64Flag{Name: "max-record", Value: ingest.DefaultMaxRecord, Usage: "largest record, in bytes (413 beyond)"},
+			&cli.IntFlag{Name: "max-conns", Value: ingest.DefaultMaxConns, Usage: "most connections open at once; past it the longest idle one is closed"},
+			&cli.DurationFlag{Name: "idle-timeout", Value: ingest.DefaultIdleTimeout, Usage: "close a keep-alive connection after `DURATION` without a request"},
+			&cli.DurationFlag{Name: "body-timeout", Value: ingest.DefaultBodyTimeout, Usage: "longest time to read a request body (408 beyond)"},
+			&cli.Int64Flag{Name: "body-memory", Value: ingest.DefaultBodyMemory, Usage: "most bytes of request bodies held at once (503 beyond)"},
 			&cli.DurationFlag{Name: "idle-close", Value: ingest.DefaultIdleClose, Usage: "close a stream's writer, releasing its lock, after `DURATION` without appends (negative: never)"},
 		},
 		Action: runServe,
@@ -60,15 +66,9 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	var token string
-	if f := cmd.String("token-file"); f != "" {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("token file: %w", err)
-		}
-		if token = strings.TrimSpace(string(data)); token == "" {
-			return fmt.Errorf("token file %s is empty", f)
-		}
+	token, err := readToken(cmd.String("token-file"))
+	if err != nil {
+		return err
 	}
 	ln, err := listen(cmd.String("listen"), cmd.String("unix"), token != "")
 	if err != nil {
@@ -77,6 +77,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	srv, err := ingest.New(ingest.Config{
 		Live: cmd.String("live"), Archive: cmd.String("archive"), Sync: sync, Token: token,
 		MaxBody: cmd.Int64("max-body"), MaxRecord: cmd.Int64("max-record"), IdleClose: cmd.Duration("idle-close"),
+		BodyMemory: cmd.Int64("body-memory"), BodyTimeout: cmd.Duration("body-timeout"),
 	})
 	if err != nil {
 		ln.Close()
@@ -85,8 +86,9 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	// Requests' contexts end when shutdown begins: follows return, while
 	// appends in flight are answered.
 	base, endRequests := context.WithCancel(context.Background())
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return base }}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: ingest.DefaultHeaderTimeout, IdleTimeout: cmd.Duration("idle-timeout"),
+		MaxHeaderBytes: 64 << 10, BaseContext: func(net.Listener) context.Context { return base }}
+	ingest.LimitConns(hs, cmd.Int("max-conns"))
 	hs.RegisterOnShutdown(endRequests)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -108,8 +110,19 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 // listen opens the TCP or unix listener. Beyond loopback a token is required.
 func listen(addr, unixPath string, haveToken bool) (net.Listener, error) {
 	if unixPath != "" {
-		os.Remove(unixPath)
-		return net.Listen("unix", unixPath)
+		// Only a stale socket is removed: anything else at PATH is kept.
+		if fi, err := os.Lstat(unixPath); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			if c, err := net.Dial("unix", unixPath); err == nil {
+				c.Close()
+				return nil, advice.New(syscall.EADDRINUSE, "socket %s is in use: is a franzfs serve running already? Stop it, or give --unix another path", unixPath)
+			}
+			os.Remove(unixPath)
+		}
+		ln, err := net.Listen("unix", unixPath)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, advice.New(syscall.EADDRINUSE, "%s exists and is not a socket: remove it, or give --unix another path", unixPath)
+		}
+		return ln, err
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -126,4 +139,33 @@ func listen(addr, unixPath string, haveToken bool) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return ln, nil
+}
+
+// readToken reads the bearer token from file, which, as ssh does for keys,
+// must not be readable by others than its owner.
+func readToken(file string) (string, error) {
+	if file == "" {
+		return "", nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", advice.New(fs.ErrPermission, "token file %s is readable by others (mode %04o): chmod 600 %s", file, fi.Mode().Perm(), file)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return "", fmt.Errorf("token file: %w", err)
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" {
+		return "", usageError("token file %s is empty", file)
+	}
+	return token, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,17 +48,13 @@ func openStream(cmd *cli.Command) (*store.Stream, func(), error) {
 	}
 	if root != nil {
 		defer root.Close() // the stream holds its own directory
-		s, err := store.OpenIn(root, arg)
-		if p := filepath.Join(root.Name(), arg); errors.Is(err, store.ErrNotFound) {
-			return nil, nil, advice.New(store.ErrNotFound, "no stream %s: check the name (ls %s), or create it with franzfs append", p, filepath.Dir(p))
-		}
+		s, err := openLocal(root, arg)
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, func() { s.Close() }, nil
 	}
-	p := arg
-	if image, inner, ok := splitImagePath(p); ok {
+	if image, inner, ok := splitImagePath(arg); ok {
 		img, err := squash.Open(image)
 		if err != nil {
 			return nil, nil, err
@@ -71,14 +66,35 @@ func openStream(cmd *cli.Command) (*store.Stream, func(), error) {
 		}
 		return s, func() { s.Close(); img.Close() }, nil
 	}
-	s, err := store.OpenDir(p)
-	if _, statErr := os.Stat(p); errors.Is(err, store.ErrNotFound) && errors.Is(statErr, fs.ErrNotExist) {
-		return nil, nil, advice.New(store.ErrNotFound, "no stream %s: check the name (ls %s), or create it with franzfs append", p, filepath.Dir(p))
-	}
+	s, err := openLocal(nil, arg)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, func() { s.Close() }, nil
+}
+
+// openLocal opens a live stream: name beneath root, or the directory name
+// where root is nil. A missing stream, or a folder, is told what to do.
+func openLocal(root *os.Root, name string) (*store.Stream, error) {
+	p := name
+	var s *store.Stream
+	var err error
+	if root != nil {
+		p = filepath.Join(root.Name(), name)
+		s, err = store.OpenIn(root, name)
+	} else {
+		s, err = store.OpenDir(name)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return s, err
+	}
+	if _, statErr := os.Lstat(filepath.Join(p, store.OffsetsFile)); statErr == nil {
+		return nil, err // a stream, damaged
+	}
+	if fi, statErr := os.Stat(p); statErr == nil && fi.IsDir() {
+		return nil, advice.New(store.ErrNotFound, "%s is a folder, not a stream (no offsets file): ls %s shows what it holds", p, p)
+	}
+	return nil, advice.New(store.ErrNotFound, "no stream %s: check the name (ls %s), or create it with franzfs append", p, filepath.Dir(p))
 }
 
 // splitImagePath finds an image file among p's components: the image's

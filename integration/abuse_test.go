@@ -1,0 +1,184 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fds counts the descriptors process pid holds.
+func fds(t *testing.T, pid int) int {
+	t.Helper()
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// rawRequest sends head (and body) on a new connection to the daemon and
+// returns the connection, for requests no http.Client would send.
+func (d *daemon) dial(t *testing.T) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(d.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// statusOf reads the status line of the answer on c, within a deadline.
+func statusOf(t *testing.T, c net.Conn) (int, http.Header) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+// The daemon bounds what a client can hold of it: body sizes (refused from
+// Content-Length before reading), slow bodies, idle and excess connections,
+// and metrics labels; its errors name streams as the client did.
+func TestServeLimits(t *testing.T) {
+	live := t.TempDir()
+	d := serve(t, "--live", live, "--max-body", "1000000", "--body-timeout", "1s", "--idle-timeout", "1s", "--max-conns", "8")
+	pid := d.cmd.Process.Pid
+
+	if code, body := d.do(t, "GET", "/streams", "", ""); code != 200 || strings.TrimSpace(body) != "[]" {
+		t.Errorf("GET /streams with no streams: %d %q, want []", code, body)
+	}
+
+	// A 2 GB body is refused from its Content-Length, before it is sent.
+	c := d.dial(t)
+	fmt.Fprintf(c, "POST /streams/big HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000000\r\n\r\n")
+	if code, _ := statusOf(t, c); code != 413 {
+		t.Errorf("a 2 GB Content-Length: %d, want 413 at once", code)
+	}
+
+	// A body sent a byte at a time ends in 408 once --body-timeout passes.
+	c = d.dial(t)
+	fmt.Fprintf(c, "POST /streams/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nx")
+	if code, _ := statusOf(t, c); code != 408 {
+		t.Errorf("a slow body: %d, want 408", code)
+	}
+
+	// An idle keep-alive connection is closed after --idle-timeout.
+	c = d.dial(t)
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	if code, _ := statusOf(t, c); code != 200 {
+		t.Fatalf("healthz: %d", code)
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil || strings.Contains(err.Error(), "timeout") {
+		t.Errorf("an idle connection was not closed: %d %v", n, err)
+	}
+
+	// Past --max-conns, idle connections make way: 50 held open cost at
+	// most 8 descriptors, and the daemon still answers.
+	before := fds(t, pid)
+	for range 50 {
+		c := d.dial(t)
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		statusOf(t, c)
+	}
+	if after := fds(t, pid); after > before+8 {
+		t.Errorf("50 idle connections hold %d descriptors more, want at most 8", after-before)
+	}
+	if code, _ := d.do(t, "GET", "/healthz", "", ""); code != 200 {
+		t.Errorf("healthz with idle connections held: %d", code)
+	}
+
+	// Requests for made-up streams do not grow the metrics.
+	for i := range 200 {
+		d.do(t, "GET", fmt.Sprintf("/streams/nosuch%d/seq/0", i), "", "")
+	}
+	if _, metrics := d.do(t, "GET", "/metrics", "", ""); strings.Contains(metrics, "nosuch") {
+		t.Errorf("metrics name streams that do not exist")
+	}
+
+	// Errors name streams as the client did, never the server's paths.
+	d.do(t, "POST", "/streams/app/events", "", "x")
+	for _, p := range []string{"/streams/app/evnts", "/streams/app/evnts/seq/0", "/streams/app/events/seq/99"} {
+		code, body := d.do(t, "GET", p, "", "")
+		if code != 404 || strings.Contains(body, live) || !strings.Contains(body, "stream app/ev") {
+			t.Errorf("GET %s: %d %q, want 404 naming the stream as asked", p, code, body)
+		}
+	}
+	if code, body := d.do(t, "GET", "/streams/app/evnts", "", ""); !strings.Contains(body, "stream app/evnts: not found") {
+		t.Errorf("GET /streams/app/evnts: %d %q", code, body)
+	}
+}
+
+// The token is taken with its scheme in any case; a 401 says which scheme;
+// a token file others may read is refused; a unix socket path holding
+// anything but a stale socket is kept.
+func TestServeTokenAndSocket(t *testing.T) {
+	live, dir := t.TempDir(), t.TempDir()
+	open := filepath.Join(dir, "open-token")
+	os.WriteFile(open, []byte("s3cret\n"), 0o644)
+	wantError(t, exec.Command(franzfs, "serve", "--live", live, "--token-file", open), 6, "chmod 600 "+open)
+
+	tokenFile := filepath.Join(dir, "token")
+	os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600)
+	d := serve(t, "--live", live, "--token-file", tokenFile)
+	req, _ := http.NewRequest("GET", d.url+"/streams", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("no token: %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	req.Header.Set("Authorization", "bearer s3cret")
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("scheme in lower case: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	precious := filepath.Join(dir, "precious")
+	os.WriteFile(precious, []byte("keep me"), 0o600)
+	wantError(t, exec.Command(franzfs, "serve", "--live", live, "--unix", precious), 5, "is not a socket")
+	if data, _ := os.ReadFile(precious); string(data) != "keep me" {
+		t.Errorf("serve --unix removed or changed a regular file: %q", data)
+	}
+}
+
+// A full disk answers 507, and what was acknowledged before stays.
+func TestServeDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root")
+	}
+	live := t.TempDir()
+	if err := syscall.Mount("tmpfs", live, "tmpfs", 0, "size=256k"); err != nil {
+		t.Skipf("no tmpfs: %v", err)
+	}
+	defer syscall.Unmount(live, syscall.MNT_DETACH)
+	d := serve(t, "--live", live)
+	record := strings.Repeat("z", 10000) + "\n"
+	acked, code := 0, 0
+	for range 100 {
+		if code, _ = d.do(t, "POST", "/streams/full", "", record); code != 200 {
+			break
+		}
+		acked++
+	}
+	if code != 507 {
+		t.Errorf("append on a full disk: %d, want 507", code)
+	}
+	if code, body := d.do(t, "GET", "/streams/full/seq/0:", "", ""); code != 200 || body != strings.Repeat(record, acked) {
+		t.Errorf("after the disk filled: %d, %d bytes, want the %d acknowledged records", code, len(body), acked)
+	}
+}
