@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
@@ -192,7 +193,7 @@ func parseBatch(body []byte, common map[string]int64, tags []string, now time.Ti
 		if err := dec.Decode(&br); err != nil {
 			return nil, fmt.Errorf("%w: batch line %d: %v", errBadRequest, line, err)
 		}
-		rec := pending{payload: br.Payload, index: maps(common), tags: append(slices.Clone(tags), br.Tags...)}
+		rec := pending{payload: br.Payload, index: cloneValues(common), tags: append(slices.Clone(tags), br.Tags...)}
 		if br.Text != nil {
 			if br.Payload != nil {
 				return nil, fmt.Errorf("%w: batch line %d: both payload and text", errBadRequest, line)
@@ -231,7 +232,7 @@ func batchValue(name string, raw json.RawMessage, now time.Time) (int64, error) 
 	return v, nil
 }
 
-func maps(m map[string]int64) map[string]int64 {
+func cloneValues(m map[string]int64) map[string]int64 {
 	out := make(map[string]int64, len(m))
 	for k, v := range m {
 		out[k] = v
@@ -253,15 +254,17 @@ func (s *Server) append(name string, recs []pending) (int64, error) {
 }
 
 func (s *Server) appendOnce(name string, recs []pending) (int64, error) {
-	names := []string{store.TimeIndex}
+	named := map[string]bool{store.TimeIndex: true}
 	for _, rec := range recs {
 		for n := range rec.index {
-			if !slices.Contains(names, n) {
-				names = append(names, n)
-			}
+			named[n] = true
+		}
+		if len(named) > store.MaxIndices {
+			return 0, fmt.Errorf("stream %s: %w: the request names more than %d indices", name, store.ErrBadRecord, store.MaxIndices)
 		}
 	}
-	slices.Sort(names[1:])
+	delete(named, store.TimeIndex)
+	names := append([]string{store.TimeIndex}, slices.Sorted(maps.Keys(named))...)
 	w, release, err := s.writer(name, names)
 	if err != nil {
 		return 0, err
@@ -271,20 +274,24 @@ func (s *Server) appendOnce(name string, recs []pending) (int64, error) {
 	batch := make([]store.Record, len(recs))
 	for i, rec := range recs {
 		values := make([]int64, len(indices))
+		given := 0 // of rec.index's values, those the stream has an index for
 		for k, index := range indices {
 			v, ok := rec.index[index]
 			switch {
 			case ok:
 				values[k] = v
+				given++
 			case index == store.TimeIndex:
 				values[k] = store.Now
 			default:
 				return 0, fmt.Errorf("stream %s: %w: record %d of the request has no value of index %s", name, store.ErrBadRecord, i, index)
 			}
 		}
-		for n := range rec.index {
-			if !slices.Contains(indices, n) {
-				return 0, fmt.Errorf("stream %s: %w: no index %s (it has %q)", name, store.ErrBadRecord, n, indices)
+		if given < len(rec.index) {
+			for n := range rec.index {
+				if !slices.Contains(indices, n) {
+					return 0, fmt.Errorf("stream %s: %w: no index %s (it has %q)", name, store.ErrBadRecord, n, indices)
+				}
 			}
 		}
 		batch[i] = store.Record{Payload: rec.payload, Index: values, Tags: rec.tags}

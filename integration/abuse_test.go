@@ -182,3 +182,55 @@ func TestServeDiskFull(t *testing.T) {
 		t.Errorf("after the disk filled: %d, %d bytes, want the %d acknowledged records", code, len(body), acked)
 	}
 }
+
+// A stream's index count is bounded: a request naming more is refused, a
+// stream on disk with more is an error naming it; times past what int64
+// nanoseconds hold are bad values, not wrapped around.
+func TestIndexLimits(t *testing.T) {
+	live := t.TempDir()
+	d := serve(t, "--live", live)
+	record := func(n int) string {
+		var b strings.Builder
+		b.WriteString(`{"text":"x","index":{`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"i%d":%d`, i, i)
+		}
+		b.WriteString("}}\n")
+		return b.String()
+	}
+	if code, body := d.do(t, "POST", "/streams/wide", "application/x-ndjson", record(255)); code != 200 {
+		t.Errorf("a record naming 255 indices and time: %d %q", code, body)
+	}
+	if code, body := d.do(t, "POST", "/streams/wider", "application/x-ndjson", record(60000)); code != 400 || !strings.Contains(body, "more than 256 indices") {
+		t.Errorf("a record naming 60,000 indices: %d %q, want 400", code, body)
+	}
+	if fileExists(filepath.Join(live, "wider")) {
+		t.Errorf("a refused stream was made")
+	}
+	for _, q := range []string{"index.time=2300-01-01T00:00:00Z", "index.time=1600-01-01T00:00:00Z"} {
+		if code, body := d.do(t, "POST", "/streams/t?"+q, "", "x"); code != 400 || !strings.Contains(body, "from 1677 to 2262") {
+			t.Errorf("POST ?%s: %d %q, want 400", q, code, body)
+		}
+	}
+	if code, body := d.do(t, "GET", "/streams/wide/index/time/2300-01-01T00:00:00Z:", "", ""); code != 400 {
+		t.Errorf("a view from 2300: %d %q, want 400", code, body)
+	}
+
+	// A stream on disk with 300 index names.
+	dir := filepath.Join(live, "many")
+	os.MkdirAll(dir, 0o755)
+	var names strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&names, "i%d\n", i)
+	}
+	os.WriteFile(filepath.Join(dir, "indices"), []byte(names.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "offsets"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "payloads"), nil, 0o644)
+	wantError(t, exec.Command(franzfs, "read", dir), 4, "300 index names, more than the 256 franzfs reads")
+	if code, body := d.do(t, "GET", "/streams/many/seq/0:", "", ""); code != 500 || !strings.Contains(body, "300 index names") || strings.Contains(body, live) {
+		t.Errorf("GET of a stream of 300 indices: %d %q", code, body)
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -26,10 +27,30 @@ func appendWord(b []byte, v int64) []byte { return binary.LittleEndian.AppendUin
 
 // parseIndices reads the indices file: one name per line, a final newline
 // optional, an empty file for none.
+// maxIndicesSize bounds what is read of an indices file: MaxIndices names
+// of the longest kind, each with its newline (and a \r).
+const maxIndicesSize = MaxIndices * (maxTagLen + 2)
+
+// readIndices reads and parses an indices file, reading no more than a
+// valid one can hold.
+func readIndices(r io.Reader) ([]string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxIndicesSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxIndicesSize {
+		return nil, fmt.Errorf("%w: indices file over %d bytes, more than %d index names hold", ErrCorrupt, maxIndicesSize, MaxIndices)
+	}
+	return parseIndices(data)
+}
+
 func parseIndices(data []byte) ([]string, error) {
 	text := strings.TrimSuffix(string(data), "\n")
 	if text == "" {
 		return nil, nil
+	}
+	if n := strings.Count(text, "\n") + 1; n > MaxIndices {
+		return nil, fmt.Errorf("%w: %d index names, more than the %d franzfs reads", ErrCorrupt, n, MaxIndices)
 	}
 	names := strings.Split(text, "\n")
 	seen := make(map[string]bool, len(names))

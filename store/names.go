@@ -29,6 +29,11 @@ func ValidTag(tag string) error {
 	return nil
 }
 
+// MaxIndices bounds the indices of a stream: a record's offsets tuple
+// holds a word for each, and every read of a tuple reads them all.
+// Creating a stream with more is refused; opening one is an error.
+const MaxIndices = 256
+
 // ValidIndexName applies the tag rule to an index name.
 func ValidIndexName(name string) error {
 	if err := ValidTag(name); err != nil {

@@ -178,7 +178,7 @@ func ParseIndexValue(index, s string, now time.Time) (int64, error) {
 	v, ok := parseIndexValue(s, index == TimeIndex, now)
 	if !ok {
 		if index == TimeIndex {
-			return 0, fmt.Errorf("%w: time value %q: want Unix nanoseconds, an RFC 3339 time, now, or -DURATION", ErrBadName, s)
+			return 0, fmt.Errorf("%w: time value %q: want Unix nanoseconds, an RFC 3339 time from 1677 to 2262, now, or -DURATION", ErrBadName, s)
 		}
 		return 0, fmt.Errorf("%w: index %s value %q is not an integer", ErrBadName, index, s)
 	}
@@ -200,11 +200,18 @@ func parseIndexValue(s string, isTime bool, now time.Time) (int64, bool) {
 			return now.Add(d).UnixNano(), true
 		}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil && !t.Before(minTime) && !t.After(maxTime) {
 		return t.UnixNano(), true
 	}
 	return 0, false
 }
+
+// The times Unix nanoseconds in an int64 hold (1677 to 2262): UnixNano of
+// any other wraps around silently.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
 
 // IsIntegerRange reports whether an index range names only integers (or
 // open ends), so that its meaning does not move with the clock.

@@ -6,8 +6,10 @@ import (
 	"slices"
 )
 
-// scanChunk is how many tuples one read of offsets brings in while scanning.
-const scanChunk = 4096
+// scanBytes is how much of offsets one read brings in while scanning: a
+// number of tuples that depends on their width, so that a stream of many
+// indices costs no more memory.
+const scanBytes = 64 << 10
 
 // scanRange calls fn for records first..end-1 in order, reading offsets
 // and payloads sequentially in large blocks. payload is reused between calls.
@@ -20,11 +22,12 @@ func (s *Stream) scanRange(first, end int64, fn func(rec int64, payload []byte) 
 		return err
 	}
 	payloads := bufio.NewReaderSize(io.NewSectionReader(s.payloads, start, stop-start), 1<<20)
-	tuples := make([]byte, scanChunk*s.width)
+	chunk := max(1, scanBytes/s.width)
+	tuples := make([]byte, chunk*s.width)
 	var payload []byte
 	pos := start
-	for at := first; at < end; at += scanChunk {
-		n := min(scanChunk, end-at)
+	for at := first; at < end; at += chunk {
+		n := min(chunk, end-at)
 		if err := s.readWords(tuples[:n*s.width], at*s.width); err != nil {
 			return err
 		}

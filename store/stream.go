@@ -91,11 +91,13 @@ func OpenFS(fsys fs.FS, name string) (*Stream, error) {
 
 func open(fsys fs.FS, name string, live bool) (*Stream, error) {
 	s := &Stream{name: name, fsys: fsys, live: live, tags: map[string]File{}}
-	data, err := fs.ReadFile(fsys, IndicesFile)
+	f, err := fsys.Open(IndicesFile)
 	if err != nil {
 		return nil, s.openErr(IndicesFile, err)
 	}
-	if s.indices, err = parseIndices(data); err != nil {
+	s.indices, err = readIndices(f)
+	f.Close()
+	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
 	s.width = tupleWidth(len(s.indices))

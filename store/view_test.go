@@ -143,7 +143,8 @@ func TestParsePath(t *testing.T) {
 	}
 	bad := []string{"seq/x", "seq/5:2", "seq/-1:-2", "seq/+5", "seq/05", "seq/-0", "seq/1:2:3", "seq/", "seq/ 1",
 		"seq/99999999999999999999", "index/time", "index/time/b:c", "index/n/5:1", "index/n/1h:", "index/a b/1:2",
-		"tag/", "tag/a+b", "tag/a/b", "query/", "query/a+", "query/,a", "query/a,,b", "nosuch", "payloads/x", "follow/1"}
+		"tag/", "tag/a+b", "tag/a/b", "query/", "query/a+", "query/,a", "query/a,,b", "nosuch", "payloads/x", "follow/1",
+		"index/time/2300-01-01T00:00:00Z:", "index/time/:1600-01-01T00:00:00Z"} // past what int64 nanoseconds hold
 	for _, p := range bad {
 		if _, err := ParsePath(p); !errors.Is(err, ErrBadName) {
 			t.Errorf("%s: %v, want ErrBadName", p, err)

@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -201,6 +200,9 @@ func checkNotAround(r *os.Root) error {
 }
 
 func validIndexNames(names []string) error {
+	if len(names) > MaxIndices {
+		return fmt.Errorf("%w: %d indices, more than %d", ErrBadRecord, len(names), MaxIndices)
+	}
 	for _, name := range names {
 		if err := ValidIndexName(name); err != nil {
 			return err
@@ -255,12 +257,9 @@ func (w *Writer) open() error {
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(indices)
+	w.indices, err = readIndices(indices)
 	indices.Close()
 	if err != nil {
-		return err
-	}
-	if w.indices, err = parseIndices(data); err != nil {
 		return err
 	}
 	w.width = tupleWidth(len(w.indices))
