@@ -18,6 +18,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
 
+	"github.com/franzfs/franzfs/internal/fdlimit"
 	"github.com/franzfs/franzfs/tree"
 )
 
@@ -84,7 +85,7 @@ func Mount(mountpoint string, t *tree.Tree, opts Options) (*fuse.Server, error) 
 	if log == nil {
 		log = slog.Default()
 	}
-	raiseFileLimit()
+	fdlimit.Raise()
 	m := &mount{tree: t, log: log}
 	m.noPassthrough.Store(opts.NoPassthrough)
 	root := &folderNode{m: m, path: "."}
@@ -150,16 +151,6 @@ func fuseLogger(debug bool) *log.Logger {
 		return log.New(os.Stderr, "go-fuse: ", log.LstdFlags)
 	}
 	return log.New(io.Discard, "", 0)
-}
-
-// raiseFileLimit lifts the soft limit on open files to the hard one: every
-// stream open in the mount holds a few.
-func raiseFileLimit() {
-	var lim unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
-	}
 }
 
 // Unmount unmounts the server, retrying while the kernel reports it busy,

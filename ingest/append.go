@@ -143,9 +143,16 @@ func (s *Server) parseRecords(r *http.Request, body []byte, common map[string]in
 	default:
 		recs = []pending{{payload: body, index: common, tags: tags}}
 	}
+	distinct := map[string]bool{}
 	for i, rec := range recs {
 		if int64(len(rec.payload)) > s.cfg.MaxRecord {
 			return nil, fmt.Errorf("record %d of the request: %d bytes: %w (limit %d)", i, len(rec.payload), errRecordTooLarge, s.cfg.MaxRecord)
+		}
+		for _, t := range rec.tags {
+			distinct[t] = true
+		}
+		if len(distinct) > s.cfg.MaxRequestTags {
+			return nil, fmt.Errorf("%w: the request has more than %d distinct tags (--max-request-tags)", errBadRequest, s.cfg.MaxRequestTags)
 		}
 	}
 	return recs, nil
@@ -247,8 +254,7 @@ func cloneValues(m map[string]int64) map[string]int64 {
 func (s *Server) append(name string, recs []pending) (int64, error) {
 	first, err := s.appendOnce(name, recs)
 	if errors.Is(err, store.ErrDeleted) || errors.Is(err, store.ErrClosed) {
-		s.dropWriter(name)
-		first, err = s.appendOnce(name, recs)
+		first, err = s.appendOnce(name, recs) // s.writer opens it anew
 	}
 	return first, err
 }

@@ -23,6 +23,12 @@ const (
 	// DefaultBodyMemory bounds the bytes of request bodies held at once;
 	// past it appends get 503 with Retry-After.
 	DefaultBodyMemory = 1 << 30
+	// DefaultMaxWriters bounds the streams held open for appending (each
+	// a few descriptors); past it the one idle the longest is closed.
+	DefaultMaxWriters = 256
+	// DefaultMaxRequestTags bounds the distinct tags of one request: a
+	// flush holds each one's file open until it is on disk.
+	DefaultMaxRequestTags = 1024
 )
 
 // LimitConns keeps at most max connections open on hs: a new one past it

@@ -36,6 +36,10 @@ type Config struct {
 	// DefaultBodyTimeout if 0, none if negative).
 	BodyMemory  int64
 	BodyTimeout time.Duration
+	// MaxWriters bounds the writers held open (DefaultMaxWriters if 0),
+	// MaxRequestTags the distinct tags of a request (DefaultMaxRequestTags
+	// if 0).
+	MaxWriters, MaxRequestTags int
 	// Token, if set, must be sent as "Authorization: Bearer TOKEN".
 	Token string
 	// IdleClose closes a stream's writer, releasing its lock, once no
@@ -91,6 +95,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.MaxWriters == 0 {
+		cfg.MaxWriters = DefaultMaxWriters
+	}
+	if cfg.MaxRequestTags == 0 {
+		cfg.MaxRequestTags = DefaultMaxRequestTags
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -174,7 +184,15 @@ func (s *Server) writer(name string, indices []string) (w *store.Writer, release
 		return nil, nil, errors.New("server is shutting down")
 	}
 	ow := s.writers[name]
+	if ow != nil && ow.Broken() {
+		// It failed for good (a deleted stream, a failed fsync): opening
+		// the stream anew repairs it.
+		ow.Close()
+		delete(s.writers, name)
+		ow = nil
+	}
 	if ow == nil {
+		s.closeLeastUsed()
 		w, err := store.OpenWriterIn(s.root, name, store.WriterOptions{
 			Create: true, Indices: indices, Sync: s.cfg.Sync,
 		})
@@ -193,14 +211,24 @@ func (s *Server) writer(name string, indices []string) (w *store.Writer, release
 	}, nil
 }
 
-// dropWriter closes the writer of stream name if it failed for good (its
-// stream was deleted), so that the next append opens the stream anew.
-func (s *Server) dropWriter(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ow := s.writers[name]; ow != nil && ow.Broken() {
-		ow.Close()
-		delete(s.writers, name)
+// closeLeastUsed makes room for one more writer: past MaxWriters, it
+// closes the one idle the longest. With none idle, the limit gives way:
+// a stream is never refused for others' sake. mu is held.
+func (s *Server) closeLeastUsed() {
+	if len(s.writers) < s.cfg.MaxWriters {
+		return
+	}
+	var oldest string
+	for name, ow := range s.writers {
+		if ow.users == 0 && (oldest == "" || ow.lastUse.Before(s.writers[oldest].lastUse)) {
+			oldest = name
+		}
+	}
+	if oldest != "" {
+		if err := s.writers[oldest].Close(); err != nil {
+			s.log.Error("closing a writer to make room", "stream", oldest, "err", err)
+		}
+		delete(s.writers, oldest)
 	}
 }
 

@@ -234,3 +234,43 @@ func TestIndexLimits(t *testing.T) {
 		t.Errorf("GET of a stream of 300 indices: %d %q", code, body)
 	}
 }
+
+// Many tags and many streams cost a bounded number of descriptors, and
+// other requests keep working: idle writers and clean tag files close.
+func TestServeDescriptorsBounded(t *testing.T) {
+	live := t.TempDir()
+	d := serve(t, "--live", live, "--max-writers", "16", "--sync", "batch")
+	pid := d.cmd.Process.Pid
+	d.do(t, "POST", "/streams/warm", "", "x")
+	before := fds(t, pid)
+	batch := func(from, n int) string {
+		var b strings.Builder
+		for i := from; i < from+n; i++ {
+			fmt.Fprintf(&b, `{"text":"r%d","tags":["t%d"]}`+"\n", i, i)
+		}
+		return b.String()
+	}
+	for r := range 4 {
+		if code, body := d.do(t, "POST", "/streams/tagged", "application/x-ndjson", batch(r*1000, 1000)); code != 200 {
+			t.Fatalf("1,000 distinct tags: %d %q", code, body)
+		}
+	}
+	for i := range 300 {
+		if code, body := d.do(t, "POST", fmt.Sprintf("/streams/many/s%d", i), "", "x"); code != 200 {
+			t.Fatalf("stream %d: %d %q", i, code, body)
+		}
+	}
+	if after := fds(t, pid); after > before+16*3+40 {
+		t.Errorf("4,000 tags and 300 streams: %d descriptors more, want at most %d", after-before, 16*3+40)
+	}
+	if code, body := d.do(t, "GET", "/streams/tagged/tag/t3999", "", ""); code != 200 || body != "r3999" {
+		t.Errorf("tag t3999: %d %q", code, body)
+	}
+	if code, body := d.do(t, "POST", "/streams/tagged", "application/x-ndjson", batch(5000, 1100)); code != 400 || !strings.Contains(body, "more than 1024 distinct tags") {
+		t.Errorf("1,100 distinct tags in a request: %d %q, want 400", code, body)
+	}
+	tags := strings.Repeat(`"x",`, 64) + `"y"`
+	if code, body := d.do(t, "POST", "/streams/tagged", "application/x-ndjson", `{"text":"z","tags":[`+tags+`]}`); code != 400 || !strings.Contains(body, "65 tags, more than 64") {
+		t.Errorf("65 tags on a record: %d %q, want 400", code, body)
+	}
+}

@@ -34,6 +34,9 @@ func ValidTag(tag string) error {
 // Creating a stream with more is refused; opening one is an error.
 const MaxIndices = 256
 
+// MaxRecordTags bounds the tags of one record.
+const MaxRecordTags = 64
+
 // ValidIndexName applies the tag rule to an index name.
 func ValidIndexName(name string) error {
 	if err := ValidTag(name); err != nil {

@@ -85,8 +85,8 @@ func (w *Writer) repair() error {
 	return w.repairTags()
 }
 
-// repairTags cuts postings of records that are not there, and opens every
-// tag file for appending.
+// repairTags cuts postings of records that are not there, and learns the
+// size of every tag file.
 func (w *Writer) repairTags() error {
 	entries, err := streamFS{w.root}.ReadDir(TagsDir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -104,11 +104,12 @@ func (w *Writer) repairTags() error {
 		if err != nil {
 			return err
 		}
-		tf := &tagFile{f: f}
-		w.tags[tag] = tf
-		if tf.size, err = w.validPostings(f, tag); err != nil {
+		size, err := w.validPostings(f, tag)
+		f.Close() // opened again when next written: see maxOpenTags
+		if err != nil {
 			return err
 		}
+		w.tags[tag] = &tagFile{name: tag, size: size}
 	}
 	return nil
 }

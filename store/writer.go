@@ -89,6 +89,9 @@ type Writer struct {
 	offsets  *os.File            // GUARDED_BY(mu)
 	lock     *os.File            // GUARDED_BY(mu)
 	tags     map[string]*tagFile // GUARDED_BY(mu)
+	posted   []*tagFile          // GUARDED_BY(mu): those with postings held
+	dirty    []*tagFile          // GUARDED_BY(mu): those written since their last fsync
+	openTags int                 // GUARDED_BY(mu): tag files open
 	count    int64               // GUARDED_BY(mu): records written
 	end      int64               // GUARDED_BY(mu): payload bytes written
 	written  []int64             // GUARDED_BY(mu): last index values written
@@ -110,10 +113,18 @@ type Writer struct {
 }
 
 type tagFile struct {
-	f       *os.File
-	size    int64  // bytes written
-	pending []byte // postings held
+	name    string
+	f       *os.File // nil while closed (see trimTags)
+	size    int64    // bytes written
+	pending []byte   // postings held
+	dirty   bool     // written since its last fsync
 }
+
+// maxOpenTags bounds the tag files a writer keeps open between flushes:
+// past it, those the last flush did not write, and that need no fsync,
+// are closed, to be opened again when next used. A stream of thousands
+// of tags then costs no more descriptors than one of sixteen.
+const maxOpenTags = 16
 
 // OpenWriter opens the stream in dir, a path the caller chose, for
 // appending, creating it if asked, takes its lock, and repairs what a
@@ -432,6 +443,9 @@ func (w *Writer) badCount(n int) error {
 }
 
 func validTags(tags []string) error {
+	if len(tags) > MaxRecordTags {
+		return fmt.Errorf("%w: %d tags, more than %d", ErrBadRecord, len(tags), MaxRecordTags)
+	}
 	for _, tag := range tags {
 		if err := ValidTag(tag); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadRecord, err)
@@ -452,8 +466,11 @@ func (w *Writer) post(tags []string, seq int64) {
 func (w *Writer) postOne(tag string, seq int64) {
 	tf := w.tags[tag]
 	if tf == nil {
-		tf = &tagFile{}
+		tf = &tagFile{name: tag}
 		w.tags[tag] = tf
+	}
+	if len(tf.pending) == 0 {
+		w.posted = append(w.posted, tf)
 	}
 	tf.pending = appendWord(tf.pending, seq)
 }
@@ -544,25 +561,43 @@ func (w *Writer) flushLocked() error {
 	}
 	w.pending, w.obuf = 0, w.obuf[:0]
 	w.pbuf.reset()
-	for _, tf := range w.tags {
+	w.trimTags()
+	for _, tf := range w.posted {
 		tf.pending = tf.pending[:0]
 	}
+	w.posted = w.posted[:0]
 	return err
+}
+
+// trimTags closes tag files past maxOpenTags that this flush did not
+// write and that need no fsync (with SyncNone, none does). mu is held.
+func (w *Writer) trimTags() {
+	if w.openTags <= maxOpenTags {
+		return
+	}
+	for _, tf := range w.tags {
+		if tf.f != nil && len(tf.pending) == 0 && (!tf.dirty || w.opts.Sync == SyncNone) {
+			tf.f.Close()
+			tf.f = nil
+			w.openTags--
+		}
+	}
 }
 
 func (w *Writer) writePending() error {
 	if err := w.pbuf.writeAt(w.payloads, w.end); err != nil {
 		return err
 	}
-	for tag, tf := range w.tags {
-		if len(tf.pending) == 0 {
-			continue
-		}
-		if err := w.openTag(tag, tf); err != nil {
+	for _, tf := range w.posted {
+		if err := w.openTag(tf); err != nil {
 			return err
 		}
 		if _, err := tf.f.WriteAt(tf.pending, tf.size); err != nil {
 			return err
+		}
+		if !tf.dirty {
+			tf.dirty = true
+			w.dirty = append(w.dirty, tf)
 		}
 	}
 	if w.opts.Sync == SyncAlways {
@@ -585,20 +620,20 @@ func (w *Writer) writePending() error {
 		w.broken = ErrDeleted
 		return errors.Join(ErrDeleted, err)
 	}
-	for _, tf := range w.tags {
+	for _, tf := range w.posted {
 		tf.size += int64(len(tf.pending))
 	}
 	return nil
 }
 
-func (w *Writer) openTag(tag string, tf *tagFile) error {
+func (w *Writer) openTag(tf *tagFile) error {
 	if tf.f != nil {
 		return nil
 	}
 	if err := w.root.Mkdir(TagsDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	f, err := openIn(w.root, tagPath(tag), os.O_RDWR|os.O_CREATE, true)
+	f, err := openIn(w.root, tagPath(tf.name), os.O_RDWR|os.O_CREATE, true)
 	if err != nil {
 		return err
 	}
@@ -609,13 +644,14 @@ func (w *Writer) openTag(tag string, tf *tagFile) error {
 		}
 	}
 	tf.f = f
+	w.openTags++
 	return nil
 }
 
 // undo cuts the files back to what was written before the failed flush.
 func (w *Writer) undo() {
 	errs := []error{w.payloads.Truncate(w.end), w.offsets.Truncate(w.count * w.width)}
-	for _, tf := range w.tags {
+	for _, tf := range w.posted {
 		if tf.f != nil {
 			errs = append(errs, tf.f.Truncate(tf.size))
 		}
@@ -626,25 +662,31 @@ func (w *Writer) undo() {
 	}
 }
 
-// durableFiles lists the files a group fsync covers. mu is held.
+// durableFiles lists the files a group fsync covers: payloads, offsets and
+// the tag files written since their last fsync, which are then counted as
+// on disk. mu is held.
 func (w *Writer) durableFiles() []*os.File {
-	files := []*os.File{w.payloads, w.offsets}
-	for _, tf := range w.tags {
-		if tf.f != nil {
+	return append([]*os.File{w.payloads, w.offsets}, w.dirtyTags()...)
+}
+
+// dirtyTags returns the tag files written since their last fsync, and
+// counts them as synced. mu is held.
+func (w *Writer) dirtyTags() []*os.File {
+	var files []*os.File
+	for _, tf := range w.dirty {
+		if tf.f != nil { // with SyncNone, trimTags may have closed it
 			files = append(files, tf.f)
 		}
+		tf.dirty = false
 	}
+	w.dirty = w.dirty[:0]
 	return files
 }
 
-// syncTagsAnd fsyncs the given files and every tag file. mu is held.
+// syncTagsAnd fsyncs the given files and the tag files written since
+// their last fsync. mu is held.
 func (w *Writer) syncTagsAnd(files ...*os.File) error {
-	for _, tf := range w.tags {
-		if tf.f != nil {
-			files = append(files, tf.f)
-		}
-	}
-	return w.syncAll(files)
+	return w.syncAll(append(files, w.dirtyTags()...))
 }
 
 func (w *Writer) syncAll(files []*os.File) error {
@@ -682,6 +724,13 @@ func (w *Writer) durable() error {
 		w.mu.Unlock()
 		if err == nil {
 			err = w.syncAll(files)
+		}
+		if err != nil {
+			// What the failed fsync covered is in doubt, and its files no
+			// longer count as unsynced: reopening repairs from what is there.
+			w.mu.Lock()
+			w.broken = errors.Join(w.broken, fmt.Errorf("fsync: %w", err))
+			w.mu.Unlock()
 		}
 		w.syncMu.Lock()
 		w.syncing = false

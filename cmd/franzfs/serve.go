@@ -17,6 +17,7 @@ import (
 
 	"github.com/franzfs/franzfs/ingest"
 	"github.com/franzfs/franzfs/internal/advice"
+	"github.com/franzfs/franzfs/internal/fdlimit"
 	"github.com/franzfs/franzfs/store"
 )
 
@@ -49,6 +50,8 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 			&cli.DurationFlag{Name: "idle-timeout", Value: ingest.DefaultIdleTimeout, Usage: "close a keep-alive connection after `DURATION` without a request"},
 			&cli.DurationFlag{Name: "body-timeout", Value: ingest.DefaultBodyTimeout, Usage: "longest time to read a request body (408 beyond)"},
 			&cli.Int64Flag{Name: "body-memory", Value: ingest.DefaultBodyMemory, Usage: "most bytes of request bodies held at once (503 beyond)"},
+			&cli.IntFlag{Name: "max-writers", Value: ingest.DefaultMaxWriters, Usage: "most streams held open for appending; past it the one idle the longest is closed"},
+			&cli.IntFlag{Name: "max-request-tags", Value: ingest.DefaultMaxRequestTags, Usage: "most distinct tags in one append request (400 beyond)"},
 			&cli.DurationFlag{Name: "idle-close", Value: ingest.DefaultIdleClose, Usage: "close a stream's writer, releasing its lock, after `DURATION` without appends (negative: never)"},
 		},
 		Action: runServe,
@@ -70,6 +73,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	fdlimit.Raise()
 	ln, err := listen(cmd.String("listen"), cmd.String("unix"), token != "")
 	if err != nil {
 		return err
@@ -78,6 +82,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 		Live: cmd.String("live"), Archive: cmd.String("archive"), Sync: sync, Token: token,
 		MaxBody: cmd.Int64("max-body"), MaxRecord: cmd.Int64("max-record"), IdleClose: cmd.Duration("idle-close"),
 		BodyMemory: cmd.Int64("body-memory"), BodyTimeout: cmd.Duration("body-timeout"),
+		MaxWriters: cmd.Int("max-writers"), MaxRequestTags: cmd.Int("max-request-tags"),
 	})
 	if err != nil {
 		ln.Close()

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// openUnder counts this process's descriptors open on files under dir.
+func openUnder(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	n := 0
+	for _, e := range entries {
+		if target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && strings.HasPrefix(target, dir+"/") {
+			n++
+		}
+	}
+	return n
+}
+
+// A writer of a stream with hundreds of tags keeps a bounded number of
+// tag files open, under every sync mode, and loses no posting.
+func TestWriterTagFilesBounded(t *testing.T) {
+	for _, sync := range []Sync{SyncNone, SyncBatch, SyncAlways} {
+		t.Run(sync.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "s")
+			w, err := OpenWriter(dir, WriterOptions{Create: true, Sync: sync})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			for i := range 300 {
+				tags := []string{fmt.Sprintf("t%d", i), "all"}
+				if _, err := w.Append(Record{Payload: []byte("x"), Tags: tags}); err != nil {
+					t.Fatal(err)
+				}
+				if n := openUnder(t, filepath.Join(dir, TagsDir)); n > maxOpenTags+2 {
+					t.Fatalf("after %d records of distinct tags, %d tag files open, want at most %d", i+1, n, maxOpenTags+2)
+				}
+			}
+			w.Close()
+			// Reopened, it learns the tags without holding them open.
+			if w, err = OpenWriter(dir, WriterOptions{Sync: sync}); err != nil {
+				t.Fatal(err)
+			}
+			if n := openUnder(t, filepath.Join(dir, TagsDir)); n != 0 {
+				t.Errorf("a reopened writer holds %d tag files open", n)
+			}
+			if _, err := w.Append(Record{Payload: []byte("y"), Tags: []string{"t7", "all"}}); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			s, err := OpenDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for tag, want := range map[string]int64{"all": 301, "t7": 2, "t299": 1} {
+				if n, err := s.TagCount(tag); err != nil || n != want {
+					t.Errorf("tag %s: %d records, %v; want %d", tag, n, err, want)
+				}
+			}
+			if r, err := s.Check(); err != nil || !r.OK() {
+				t.Errorf("check: %+v, %v", r, err)
+			}
+		})
+	}
+}
