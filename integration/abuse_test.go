@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http"
@@ -272,5 +273,69 @@ func TestServeDescriptorsBounded(t *testing.T) {
 	tags := strings.Repeat(`"x",`, 64) + `"y"`
 	if code, body := d.do(t, "POST", "/streams/tagged", "application/x-ndjson", `{"text":"z","tags":[`+tags+`]}`); code != 400 || !strings.Contains(body, "65 tags, more than 64") {
 		t.Errorf("65 tags on a record: %d %q, want 400", code, body)
+	}
+}
+
+// writeStream lays out a stream by hand: indices, payloads and offsets.
+func writeStream(t *testing.T, dir, indices, payloads string, offsets ...int64) {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	var words []byte
+	for _, w := range offsets {
+		words = binary.LittleEndian.AppendUint64(words, uint64(w))
+	}
+	for name, data := range map[string][]byte{"indices": []byte(indices), "payloads": []byte(payloads), "offsets": words} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// check says a stream is damaged (exit 4) whenever read would refuse it,
+// info never prints an impossible figure, and read and check stop on
+// SIGTERM however long the stream.
+func TestCLIHostileStreams(t *testing.T) {
+	live := t.TempDir()
+	writeStream(t, filepath.Join(live, "backwards"), "n\n", "0123456789", 1<<62, 1, 5, 2)
+	writeStream(t, filepath.Join(live, "negative"), "", "0123456789", -1)
+	writeStream(t, filepath.Join(live, "tagsfile"), "", "ab", 1, 2)
+	os.WriteFile(filepath.Join(live, "tagsfile", "tags"), []byte("x"), 0o644)
+	for _, c := range []struct {
+		stream string
+		msg    string
+	}{
+		{"backwards", "past the 10 bytes of payloads"},
+		{"negative", "ends at byte -1"},
+		{"tagsfile", "tags is a regular file"},
+	} {
+		p := filepath.Join(live, c.stream)
+		wantError(t, exec.Command(franzfs, "check", p), 4, c.msg)
+		if c.stream != "tagsfile" { // all records read no tag
+			wantError(t, exec.Command(franzfs, "read", p), 4, c.stream)
+		}
+	}
+	wantError(t, exec.Command(franzfs, "info", filepath.Join(live, "negative")), 4, "ends at byte -1")
+
+	// 1 TB of offsets, all holes: 137 billion empty records.
+	huge := filepath.Join(live, "huge")
+	writeStream(t, huge, "", "")
+	if err := os.Truncate(filepath.Join(huge, "offsets"), 1<<40); err != nil {
+		t.Skipf("no sparse 1 TB file here: %v", err)
+	}
+	for _, args := range [][]string{{"check", huge}, {"read", huge}} {
+		cmd := exec.Command(franzfs, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, args[0]+" to read offsets", 10*time.Second, func() bool { return holdsOpen(cmd.Process.Pid, filepath.Join(huge, "offsets")) })
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("franzfs %s still running 20 s after SIGTERM", strings.Join(args, " "))
+		}
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,8 +32,25 @@ func (r *Report) problem(format string, args ...any) bool {
 // Check reads the whole stream and verifies every invariant of SPEC
 // section 1: tuples whole, ends never decreasing and within payloads, index
 // values never decreasing, postings ascending and naming existing records.
-func (s *Stream) Check() (*Report, error) {
+// It judges the records a reader counts (Count): anything a reader would
+// refuse to read among them is a problem, and what lies past them the
+// trace of an unfinished write.
+func (s *Stream) Check() (*Report, error) { return s.CheckContext(context.Background()) }
+
+// checkEvery is how many tuples Check reads between looks at its context.
+const checkEvery = 1 << 16
+
+// CheckContext is Check, ending early with ctx's error.
+func (s *Stream) CheckContext(ctx context.Context) (*Report, error) {
 	r := &Report{}
+	visible, err := s.Count()
+	if err != nil {
+		if !errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
+		r.problem("%v", err)
+		return r, nil
+	}
 	osize, err := size(s.offsets)
 	if err != nil {
 		return nil, err
@@ -45,22 +63,33 @@ func (s *Stream) Check() (*Report, error) {
 	if rest := osize % s.width; rest != 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("offsets ends with %d bytes of an unfinished tuple at byte %d", rest, n*s.width))
 	}
-	in := bufio.NewReaderSize(io.NewSectionReader(s.offsets, 0, n*s.width), 1<<20)
+	if visible < n {
+		r.Notes = append(r.Notes, fmt.Sprintf("records %d to %d: end offsets past the %d bytes of payloads (offsets byte %d): an unfinished write, not visible", visible, n-1, psize, visible*s.width))
+	}
+	in := bufio.NewReaderSize(io.NewSectionReader(s.offsets, 0, visible*s.width), 1<<20)
 	tuple := make([]byte, s.width)
 	prev := make([]int64, 1+len(s.indices))
-	var end int64
-	for i := int64(0); i < n; i++ {
+	for i := int64(0); i < visible; i++ {
+		if i%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := io.ReadFull(in, tuple); err != nil {
 			return nil, fmt.Errorf("stream %s: offsets at byte %d: %w", s.name, i*s.width, err)
 		}
-		end = word(tuple)
-		if end < prev[0] && !r.problem("record %d: end offset %d (offsets byte %d) is before the previous end %d", i, end, i*s.width, prev[0]) {
-			return r, nil
-		}
-		if end > psize {
-			r.Notes = append(r.Notes, fmt.Sprintf("records %d to %d: end offsets past the %d bytes of payloads (offsets byte %d): an unfinished write, not visible", i, n-1, psize, i*s.width))
-			n = i
-			break
+		end := word(tuple)
+		switch {
+		case end < prev[0]:
+			if !r.problem("record %d: end offset %d (offsets byte %d) is before the previous end %d", i, end, i*s.width, prev[0]) {
+				return r, nil
+			}
+		case end > psize:
+			if !r.problem("record %d: end offset %d (offsets byte %d) is past the %d bytes of payloads, yet later records are visible", i, end, i*s.width, psize) {
+				return r, nil
+			}
+		default:
+			prev[0] = end
 		}
 		for k, name := range s.indices {
 			v := word(tuple[wordSize*(1+k):])
@@ -69,10 +98,9 @@ func (s *Stream) Check() (*Report, error) {
 			}
 			prev[1+k] = v
 		}
-		prev[0] = max(prev[0], end)
 	}
-	r.Records = n
-	if n > 0 && psize > prev[0] {
+	r.Records = visible
+	if psize > prev[0] {
 		r.Notes = append(r.Notes, fmt.Sprintf("payloads has %d bytes past the last record's end %d: an unfinished write", psize-prev[0], prev[0]))
 	}
 	return r, s.checkTags(r)

@@ -75,6 +75,8 @@ func checkRegular(name string, fi fs.FileInfo, sole bool) error {
 
 func fileType(mode fs.FileMode) string {
 	switch {
+	case mode.IsRegular():
+		return "regular file"
 	case mode.IsDir():
 		return "directory"
 	case mode&fs.ModeNamedPipe != 0:

@@ -219,6 +219,9 @@ func (s *Stream) Count() (int64, error) {
 	if err != nil {
 		return known, err
 	}
+	if end < 0 {
+		return known, fmt.Errorf("stream %s: record %d ends at byte %d (offsets byte %d): %w", s.name, n-1, end, (n-1)*s.width, ErrCorrupt)
+	}
 	storeMax(&s.knownEnd, end)
 	storeMax(&s.known, n)
 	return s.known.Load(), nil

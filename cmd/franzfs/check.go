@@ -31,7 +31,7 @@ func runCheck(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer done()
-	r, err := s.Check()
+	r, err := s.CheckContext(ctx)
 	if err != nil {
 		return err
 	}

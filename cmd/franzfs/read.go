@@ -70,6 +70,9 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
 	framed := cmd.Bool("framed")
 	emit := func(_ int64, payload []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err // Ctrl-C or SIGTERM, however long the read
+		}
 		if framed {
 			out.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(payload))))
 		}
