@@ -179,6 +179,15 @@ func TestServeDiskFull(t *testing.T) {
 	if code != 507 {
 		t.Errorf("append on a full disk: %d, want 507", code)
 	}
+	// A stream made on a full disk is made whole (empty), or not at all.
+	if code, body := d.do(t, "POST", "/streams/more/new", "", record); code != 507 {
+		t.Errorf("a new stream on a full disk: %d %q, want 507", code, body)
+	}
+	if fileExists(filepath.Join(live, "more")) {
+		if got := run(t, "", "check", filepath.Join(live, "more/new")); !strings.Contains(got, ": 0 records") {
+			t.Errorf("what a failed append left: %q", got)
+		}
+	}
 	if code, body := d.do(t, "GET", "/streams/full/seq/0:", "", ""); code != 200 || body != strings.Repeat(record, acked) {
 		t.Errorf("after the disk filled: %d, %d bytes, want the %d acknowledged records", code, len(body), acked)
 	}

@@ -36,7 +36,7 @@ func TestServeNesting(t *testing.T) {
 			t.Errorf("POST %s: %d %q, want %d with %q", s.path, code, body, s.code, s.want)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(live, "v", "tags", "y")); err == nil || fileExists(filepath.Join(live, "a", store.OffsetsFile)) {
+	if _, err := os.Stat(filepath.Join(live, "v", "tags", "y")); err == nil || fileExists(filepath.Join(live, "a", store.OffsetsFile)) || fileExists(filepath.Join(live, "a", ".lock")) {
 		t.Errorf("a refused stream was made")
 	}
 	if got := run(t, "", "check", "--live", live, "v"); !strings.HasPrefix(got, "ok: ") || !strings.Contains(got, ": 2 records") {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -33,5 +34,27 @@ func TestDeletedStream(t *testing.T) {
 	}
 	if !w.Broken() || !s.Deleted() {
 		t.Errorf("Broken %v, Deleted %v after the deletion", w.Broken(), s.Deleted())
+	}
+}
+
+// A stream that cannot be made leaves nothing of it behind: here its
+// payloads is a FIFO someone planted.
+func TestFailedCreateLeavesNothing(t *testing.T) {
+	live := t.TempDir()
+	root, err := OpenRoot(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	os.MkdirAll(filepath.Join(live, "s"), 0o755)
+	if err := syscall.Mkfifo(filepath.Join(live, "s", PayloadsFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenWriterIn(root, "s", WriterOptions{Create: true, Indices: []string{"time"}}); !errors.Is(err, ErrUnsafe) {
+		t.Fatalf("create over a FIFO: %v, want ErrUnsafe", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(live, "s"))
+	if len(entries) != 1 || entries[0].Name() != PayloadsFile {
+		t.Errorf("a failed create left %v", entries)
 	}
 }

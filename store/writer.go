@@ -158,9 +158,16 @@ func OpenWriterIn(root *os.Root, name string, opts WriterOptions) (*Writer, erro
 	if err := validIndexNames(opts.Indices); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
+	made := "" // the first folder of name that MkdirAll made
 	if opts.Create {
 		if err := checkNesting(root, name); err != nil {
 			return nil, fmt.Errorf("stream %s: %w", name, err)
+		}
+		for p := name; p != "."; p = path.Dir(p) {
+			if _, err := root.Lstat(p); err == nil {
+				break
+			}
+			made = p
 		}
 		if err := root.MkdirAll(name, 0o755); err != nil {
 			return nil, fmt.Errorf("stream %s: %w", name, ConfinementErr(err))
@@ -173,7 +180,16 @@ func OpenWriterIn(root *os.Root, name string, opts WriterOptions) (*Writer, erro
 		}
 		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
-	return openWriter(r, path.Join(root.Name(), name), opts)
+	w, err := openWriter(r, path.Join(root.Name(), name), opts)
+	if err != nil && made != "" {
+		// The folders made for it go too, as far as they are empty.
+		for p := name; ; p = path.Dir(p) {
+			if root.Remove(p) != nil || p == made {
+				break
+			}
+		}
+	}
+	return w, err
 }
 
 // checkNesting refuses a stream name that lies inside a stream: its
@@ -223,14 +239,18 @@ func validIndexNames(names []string) error {
 }
 
 func openWriter(r *os.Root, dir string, opts WriterOptions) (*Writer, error) {
-	if !opts.Create {
-		if _, err := r.Lstat(OffsetsFile); err != nil {
-			r.Close()
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("stream %s: no such stream: %w", dir, ErrNotFound)
-			}
-			return nil, fmt.Errorf("stream %s: %w", dir, err)
-		}
+	_, err := r.Lstat(OffsetsFile)
+	creating := errors.Is(err, os.ErrNotExist)
+	switch {
+	case creating && !opts.Create:
+		r.Close()
+		return nil, fmt.Errorf("stream %s: no such stream: %w", dir, ErrNotFound)
+	case creating:
+		err = checkNotAround(r)
+	}
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("stream %s: %w", dir, err)
 	}
 	lock, err := lockStream(r, dir)
 	if err != nil {
@@ -246,6 +266,9 @@ func openWriter(r *os.Root, dir string, opts WriterOptions) (*Writer, error) {
 	}
 	w.syncDone = sync.NewCond(&w.syncMu)
 	if err := w.open(); err != nil {
+		if creating {
+			r.Remove(lockFile) // create removed what else it wrote
+		}
 		w.closeFiles()
 		return nil, fmt.Errorf("stream %s: %w", dir, err)
 	}
@@ -285,19 +308,24 @@ func (w *Writer) open() error {
 }
 
 // create writes an empty stream. offsets comes last: its existence is what
-// makes a directory a stream.
-func (w *Writer) create() error {
-	if err := checkNotAround(w.root); err != nil {
-		return err
-	}
-	if err := writeFileSync(w.root, IndicesFile, formatIndices(w.opts.Indices)); err != nil {
-		return err
-	}
-	if err := writeFileSync(w.root, PayloadsFile, nil); err != nil {
-		return err
-	}
-	if err := writeFileSync(w.root, OffsetsFile, nil); err != nil {
-		return err
+// makes a directory a stream. If it fails, it removes what it wrote.
+func (w *Writer) create() (err error) {
+	var wrote []string
+	defer func() {
+		if err != nil {
+			for _, f := range slices.Backward(wrote) {
+				w.root.Remove(f)
+			}
+		}
+	}()
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{IndicesFile, formatIndices(w.opts.Indices)}, {PayloadsFile, nil}, {OffsetsFile, nil}} {
+		if err := writeFileSync(w.root, f.name, f.data); err != nil {
+			return err
+		}
+		wrote = append(wrote, f.name)
 	}
 	return syncDir(w.root, ".")
 }
