@@ -42,10 +42,17 @@ func (img *Image) lookup(op, name string) (*inode, error) {
 		found := false
 		for _, e := range entries {
 			if e.name == comp {
-				if in, err = img.inode(e.ref); err != nil {
+				child, err := img.inode(e.ref)
+				if err != nil {
 					return nil, &fs.PathError{Op: op, Path: name, Err: err}
 				}
-				found = true
+				// Each directory names the one holding it: an entry that
+				// leads to another (an ancestor, in a loop) is damage, or
+				// a walk of the image would never end.
+				if child.isDir() && child.parent != in.number {
+					return nil, &fs.PathError{Op: op, Path: name, Err: img.corrupt("directory %s is held by inode %d but listed in inode %d: a directory loop", comp, child.parent, in.number)}
+				}
+				in, found = child, true
 				break
 			}
 		}

@@ -59,12 +59,36 @@ type Image struct {
 	dirs   map[uint64][]dirEntry // GUARDED_BY(dirsMu): listings by directory inode reference
 }
 
+// watchedFile reads an image file, and fails once the file is not as it
+// was when opened: its size or modification time changed. It looks after
+// each read: a write changes the modification time before its bytes can
+// be read, so bytes read before an unchanged look are the old ones.
+type watchedFile struct {
+	f      *os.File
+	opened os.FileInfo
+	name   string
+}
+
+func (w *watchedFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := w.f.ReadAt(p, off)
+	fi, serr := w.f.Stat()
+	if serr != nil {
+		return 0, serr
+	}
+	if fi.Size() != w.opened.Size() || !fi.ModTime().Equal(w.opened.ModTime()) {
+		return 0, fmt.Errorf("image %s: %w: the file changed while it was read (overwritten in place); it is read anew when opened again", w.name, ErrCorrupt)
+	}
+	return n, err
+}
+
 type fragment struct {
 	start uint64
 	size  uint32
 }
 
-// Open opens the image file at path.
+// Open opens the image file at path. An image is read in place for as
+// long as it is open: if its file is overwritten meanwhile (cp onto it,
+// where mv would replace it), reads fail, never mixing old and new bytes.
 func Open(path string) (*Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -75,7 +99,7 @@ func Open(path string) (*Image, error) {
 		f.Close()
 		return nil, err
 	}
-	img, err := NewImage(f, fi.Size(), path)
+	img, err := NewImage(&watchedFile{f: f, opened: fi, name: path}, fi.Size(), path)
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -15,8 +15,10 @@ const (
 
 // inode is what the reader needs of a directory or regular file inode.
 type inode struct {
-	ref   uint64 // its reference: block position << 16 | offset
-	typ   uint16
+	ref    uint64 // its reference: block position << 16 | offset
+	number uint32 // its inode number
+	parent uint32 // directories: the inode number of the directory holding it
+	typ    uint16
 	mode  fs.FileMode
 	mtime time.Time
 
@@ -49,21 +51,21 @@ func (img *Image) inode(ref uint64) (*inode, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &inode{ref: ref, typ: le16(hdr), mode: fs.FileMode(le16(hdr[2:]) & 0o777), mtime: time.Unix(int64(le32(hdr[8:])), 0)}
+	in := &inode{ref: ref, typ: le16(hdr), mode: fs.FileMode(le16(hdr[2:]) & 0o777), mtime: time.Unix(int64(le32(hdr[8:])), 0), number: le32(hdr[12:])}
 	switch in.typ {
 	case typeDir:
 		b, err := m.bytes(16)
 		if err != nil {
 			return nil, err
 		}
-		in.dirBlock, in.dirSize, in.dirOffset = le32(b), uint32(le16(b[8:])), le16(b[10:])
+		in.dirBlock, in.dirSize, in.dirOffset, in.parent = le32(b), uint32(le16(b[8:])), le16(b[10:]), le32(b[12:])
 		in.mode |= fs.ModeDir
 	case typeExtDir:
 		b, err := m.bytes(24)
 		if err != nil {
 			return nil, err
 		}
-		in.dirSize, in.dirBlock, in.dirOffset = le32(b[4:]), le32(b[8:]), le16(b[18:])
+		in.dirSize, in.dirBlock, in.dirOffset, in.parent = le32(b[4:]), le32(b[8:]), le16(b[18:]), le32(b[12:])
 		in.mode |= fs.ModeDir
 	case typeFile:
 		b, err := m.bytes(16)

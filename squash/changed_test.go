@@ -1,0 +1,117 @@
+package squash
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// An image overwritten in place while open (cp onto it) fails its reads
+// from then on, rather than mixing old and new bytes; one replaced by mv
+// leaves the open image reading its own file, whole.
+func TestImageChangedWhileOpen(t *testing.T) {
+	dir := t.TempDir()
+	_, a := liveStream(t, dir, "a", 3000)
+	_, b := liveStream(t, dir, "b", 2000)
+	want, _ := os.ReadFile(filepath.Join(dir, "a", "payloads"))
+	imgB := filepath.Join(dir, "b.squashfs")
+	if _, err := Archive(imgB, []Source{{Stream: b, Path: "."}}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	newB, _ := os.ReadFile(imgB)
+	for _, c := range []struct {
+		name    string
+		replace func(img string) error
+		ok      bool
+	}{
+		{"cp onto it", func(img string) error { return os.WriteFile(img, newB, 0o644) }, false},
+		{"mv over it", func(img string) error {
+			os.WriteFile(img+".new", newB, 0o644)
+			return os.Rename(img+".new", img)
+		}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "a.squashfs")
+			if _, err := Archive(p, []Source{{Stream: a, Path: "."}}, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			img, err := Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			f, err := img.Open("payloads")
+			if err != nil {
+				t.Fatal(err)
+			}
+			head := make([]byte, 100)
+			if _, err := io.ReadFull(f.(io.Reader), head); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.replace(p); err != nil {
+				t.Fatal(err)
+			}
+			rest, err := io.ReadAll(f.(io.Reader))
+			got := append(head, rest...)
+			switch {
+			case c.ok && (err != nil || !bytes.Equal(got, want)):
+				t.Errorf("read after %s: %d bytes, %v; want the %d bytes of the image opened", c.name, len(got), err, len(want))
+			case !c.ok && !errors.Is(err, ErrCorrupt):
+				t.Errorf("read after %s: %v, want an error", c.name, err)
+			case !c.ok && !bytes.HasPrefix(want, got):
+				t.Errorf("read after %s: bytes of the new image among the old", c.name)
+			}
+		})
+	}
+}
+
+// A directory entry patched to lead back to its own directory, as an
+// attacker would patch one (unsquashfs: "directory loop detected"), is an
+// error naming the image, and a walk of the image ends.
+func TestDirectoryLoop(t *testing.T) {
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "sub", "deep"), 0o755)
+	os.WriteFile(filepath.Join(src, "sub", "deep", "x"), []byte("x"), 0o644)
+	p := mksquashfs(t, src, "-noI", "-noD", "-noF", "-noX")
+	img, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := img.lookup("test", "sub")
+	img.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sub's listing, in the first (uncompressed) block of the directory
+	// table: a header (count, start block, inode number), then "deep".
+	data, _ := os.ReadFile(p)
+	at := int(img.sb.dirTable) + 2 + int(sub.dirBlock) + int(sub.dirOffset)
+	binary.LittleEndian.PutUint32(data[at+4:], uint32(sub.ref>>16))
+	binary.LittleEndian.PutUint16(data[at+12:], uint16(sub.ref))
+	if string(data[at+20:at+24]) != "deep" {
+		t.Fatalf("no entry deep where sub's listing was looked for")
+	}
+	os.WriteFile(p, data, 0o644)
+	img, err = Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	if _, err := img.ReadDir("sub/deep"); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "directory loop") {
+		t.Errorf("ReadDir through the loop: %v, want a directory loop", err)
+	}
+	var walkErr error
+	fs.WalkDir(img, ".", func(_ string, _ fs.DirEntry, err error) error {
+		walkErr = errors.Join(walkErr, err)
+		return nil
+	})
+	if !errors.Is(walkErr, ErrCorrupt) {
+		t.Errorf("WalkDir ended with %v, want the loop reported", walkErr)
+	}
+}
