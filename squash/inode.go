@@ -19,8 +19,8 @@ type inode struct {
 	number uint32 // its inode number
 	parent uint32 // directories: the inode number of the directory holding it
 	typ    uint16
-	mode  fs.FileMode
-	mtime time.Time
+	mode   fs.FileMode
+	mtime  time.Time
 
 	// directories: where the listing is
 	dirBlock  uint32
