@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -205,16 +206,16 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 	}
 	if !framed {
 		w.Header().Set("Content-Type", "application/octet-stream")
-		return st.ScanFollow(r.Context(), v, 0, follow, func(_ int64, payload []byte) error {
-			_, err := w.Write(payload)
+		return st.ScanFollow(r.Context(), v, 0, follow, func(_ int64, p *store.Payload) error {
+			_, err := p.WriteTo(w)
 			return err
 		}, flush)
 	}
 	w.Header().Set("Content-Type", BatchContentType)
-	enc := json.NewEncoder(w)
 	indices := st.Indices()
-	return st.ScanFollow(r.Context(), v, 0, follow, func(rec int64, payload []byte) error {
-		fr := FramedRecord{Seq: rec, Index: map[string]int64{}, Payload: payload}
+	var line []byte
+	return st.ScanFollow(r.Context(), v, 0, follow, func(rec int64, p *store.Payload) error {
+		fr := FramedRecord{Seq: rec, Index: map[string]int64{}}
 		for i, name := range indices {
 			if fr.Index[name], err = st.IndexValue(i, rec); err != nil {
 				return err
@@ -223,8 +224,40 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 		if fr.Tags, err = st.RecordTags(rec); err != nil {
 			return err
 		}
-		return enc.Encode(fr)
+		line, err = writeFramed(w, line[:0], fr, p)
+		return err
 	}, flush)
+}
+
+// writeFramed writes one line of ?format=json: fr with p as its payload,
+// as encoding/json would, but with the payload encoded in pieces as it is
+// read, whatever its size. line is a buffer to reuse, returned grown.
+func writeFramed(w io.Writer, line []byte, fr FramedRecord, p *store.Payload) ([]byte, error) {
+	head, err := json.Marshal(fr)
+	if err != nil {
+		return line, err
+	}
+	// {"seq":...,"payload":null} less its null, then the base64 and "}.
+	line = append(line, head[:len(head)-len(`null}`)]...)
+	line = append(line, '"')
+	if !p.Large() {
+		line = base64.StdEncoding.AppendEncode(line, p.Inline())
+		line = append(line, "\"}\n"...)
+		_, err = w.Write(line)
+		return line, err
+	}
+	if _, err := w.Write(line); err != nil {
+		return line, err
+	}
+	enc := base64.NewEncoder(base64.StdEncoding, w)
+	if _, err := p.WriteTo(enc); err != nil {
+		return line, err
+	}
+	if err := enc.Close(); err != nil {
+		return line, err
+	}
+	_, err = io.WriteString(w, "\"}\n")
+	return line, err
 }
 
 // follow streams the records that arrive, until the client goes away.

@@ -220,9 +220,9 @@ func TestServeConcurrentClients(t *testing.T) {
 	next := make([]int, clients)
 	v, _ := s.View(store.Path{Kind: store.KindRange})
 	v.Size()
-	v.Scan(0, func(rec int64, p []byte) error {
+	v.Scan(0, func(rec int64, p *store.Payload) error {
 		var c, i int
-		fmt.Sscanf(string(p), "%d %d", &c, &i)
+		fmt.Sscanf(string(p.Inline()), "%d %d", &c, &i)
 		if i != next[c] {
 			t.Fatalf("record %d: client %d's record %d, want %d", rec, c, i, next[c])
 		}
@@ -321,7 +321,7 @@ func checkAcknowledged(t *testing.T, dir string, acked map[string]bool, clean bo
 	found := map[string]bool{}
 	v, _ := s.View(store.Path{Kind: store.KindRange})
 	v.Size()
-	v.Scan(0, func(_ int64, p []byte) error { found[string(p)] = true; return nil })
+	v.Scan(0, func(_ int64, p *store.Payload) error { found[string(p.Inline())] = true; return nil })
 	for body := range acked {
 		if !found[body] {
 			t.Fatalf("acknowledged %q lost", body)

@@ -80,7 +80,7 @@ func (f *Follower) Read(ctx context.Context, p []byte) (int, error) {
 // ScanFollow calls emit for each record of view v from record from on,
 // and with follow keeps waiting for new ones until v is complete or ctx
 // is done. flush is called whenever it waits.
-func (s *Stream) ScanFollow(ctx context.Context, v View, from int64, follow bool, emit func(rec int64, payload []byte) error, flush func() error) error {
+func (s *Stream) ScanFollow(ctx context.Context, v View, from int64, follow bool, emit func(rec int64, p *Payload) error, flush func() error) error {
 	for next := from; ; {
 		count, err := s.Count()
 		if err != nil {

@@ -12,8 +12,9 @@ import (
 const scanBytes = 64 << 10
 
 // scanRange calls fn for records first..end-1 in order, reading offsets
-// and payloads sequentially in large blocks. payload is reused between calls.
-func (s *Stream) scanRange(first, end int64, fn func(rec int64, payload []byte) error) error {
+// and payloads sequentially in large blocks. The Payload is reused between
+// calls; records over maxInline are left in payloads for fn to copy out.
+func (s *Stream) scanRange(first, end int64, fn func(rec int64, p *Payload) error) error {
 	if first >= end {
 		return nil
 	}
@@ -24,7 +25,8 @@ func (s *Stream) scanRange(first, end int64, fn func(rec int64, payload []byte) 
 	payloads := bufio.NewReaderSize(io.NewSectionReader(s.payloads, start, stop-start), 1<<20)
 	chunk := max(1, scanBytes/s.width)
 	tuples := make([]byte, chunk*s.width)
-	var payload []byte
+	p := &Payload{s: s}
+	var buf []byte
 	pos := start
 	for at := first; at < end; at += chunk {
 		n := min(chunk, end-at)
@@ -37,12 +39,19 @@ func (s *Stream) scanRange(first, end int64, fn func(rec int64, payload []byte) 
 				_, _, err := s.Span(at+k, at+k) // names the corrupt record
 				return err
 			}
-			payload = slices.Grow(payload[:0], int(e-pos))[:e-pos]
-			if _, err := io.ReadFull(payloads, payload); err != nil {
-				return s.readPayloads(payload, pos)
+			*p = Payload{s: s, rec: at + k, start: pos, end: e}
+			if e-pos <= maxInline {
+				buf = slices.Grow(buf[:0], int(e-pos))[:e-pos]
+				if _, err := io.ReadFull(payloads, buf); err != nil {
+					return s.readPayloads(buf, pos)
+				}
+				p.buf = buf
+			} else {
+				// Left where it is: reading goes on after it.
+				payloads.Reset(io.NewSectionReader(s.payloads, e, stop-e))
 			}
 			pos = e
-			if err := fn(at+k, payload); err != nil {
+			if err := fn(at+k, p); err != nil {
 				return err
 			}
 		}

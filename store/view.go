@@ -27,7 +27,7 @@ type View interface {
 	// Scan calls fn with each record of the view numbered from on, as of
 	// the last Size, and returns the number to continue from. The payload
 	// is only valid during the call.
-	Scan(from int64, fn func(rec int64, payload []byte) error) (next int64, err error)
+	Scan(from int64, fn func(rec int64, p *Payload) error) (next int64, err error)
 }
 
 // View opens a record view (KindRecord, KindRange, KindIndex, KindQuery).
@@ -185,7 +185,7 @@ func (v *rangeView) refresh() error {
 	return nil
 }
 
-func (v *rangeView) Scan(from int64, fn func(int64, []byte) error) (int64, error) {
+func (v *rangeView) Scan(from int64, fn func(int64, *Payload) error) (int64, error) {
 	v.mu.Lock()
 	first, end := max(from, v.ext.first), v.ext.end
 	v.mu.Unlock()
@@ -353,19 +353,24 @@ func (v *listView) Final() bool {
 	return v.final
 }
 
-func (v *listView) Scan(from int64, fn func(int64, []byte) error) (int64, error) {
+func (v *listView) Scan(from int64, fn func(int64, *Payload) error) (int64, error) {
 	v.mu.Lock()
 	k, _ := slices.BinarySearch(v.recs, from)
 	recs, spans := v.recs[k:], v.spans[k:]
 	v.mu.Unlock()
 	var buf []byte
+	p := &Payload{s: v.s}
 	for i, rec := range recs {
 		sp := spans[i]
-		buf = slices.Grow(buf[:0], int(sp.stop-sp.start))[:sp.stop-sp.start]
-		if err := v.s.readPayloads(buf, sp.start); err != nil {
-			return rec, err
+		*p = Payload{s: v.s, rec: rec, start: sp.start, end: sp.stop}
+		if sp.stop-sp.start <= maxInline {
+			buf = slices.Grow(buf[:0], int(sp.stop-sp.start))[:sp.stop-sp.start]
+			if err := v.s.readPayloads(buf, sp.start); err != nil {
+				return rec, err
+			}
+			p.buf = buf
 		}
-		if err := fn(rec, buf); err != nil {
+		if err := fn(rec, p); err != nil {
 			return rec, err
 		}
 		from = rec + 1

@@ -322,9 +322,9 @@ func TestScan(t *testing.T) {
 		}
 		var got []int64
 		var bytes string
-		next, err := v.Scan(c.from, func(rec int64, p []byte) error {
+		next, err := v.Scan(c.from, func(rec int64, p *Payload) error {
 			got = append(got, rec)
-			bytes += string(p)
+			bytes += string(p.Inline())
 			return nil
 		})
 		if err != nil || next != c.next || !slices.Equal(got, c.want) || bytes != payloadsOf(c.want...) {

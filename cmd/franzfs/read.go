@@ -69,14 +69,14 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 	}
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
 	framed := cmd.Bool("framed")
-	emit := func(_ int64, payload []byte) error {
+	emit := func(_ int64, p *store.Payload) error {
 		if err := ctx.Err(); err != nil {
 			return err // Ctrl-C or SIGTERM, however long the read
 		}
 		if framed {
-			out.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(payload))))
+			out.Write(binary.LittleEndian.AppendUint64(nil, uint64(p.Len())))
 		}
-		_, err := out.Write(payload)
+		_, err := p.WriteTo(out)
 		return err
 	}
 	return s.ScanFollow(ctx, v, 0, cmd.Bool("follow"), emit, out.Flush)
