@@ -8,8 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // An image overwritten in place while open (cp onto it) fails its reads
@@ -113,5 +116,87 @@ func TestDirectoryLoop(t *testing.T) {
 	})
 	if !errors.Is(walkErr, ErrCorrupt) {
 		t.Errorf("WalkDir ended with %v, want the loop reported", walkErr)
+	}
+}
+
+// allocated returns the bytes fn allocated.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// What an image claims costs no memory before it is checked: a patched
+// fragment count, a root that is not a directory, a zstd block that
+// inflates far past a block.
+func TestImageClaimsChecked(t *testing.T) {
+	src := sampleTree(t)
+	p := mksquashfs(t, src, "-comp", "zstd")
+	data, _ := os.ReadFile(p)
+	img, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, _ := img.lookup("test", "small")
+	img.Close()
+
+	patched := func(at int, v uint64, size int) string {
+		d := bytes.Clone(data)
+		if size == 4 {
+			binary.LittleEndian.PutUint32(d[at:], uint32(v))
+		} else {
+			binary.LittleEndian.PutUint64(d[at:], v)
+		}
+		q := filepath.Join(t.TempDir(), "patched.squashfs")
+		os.WriteFile(q, d, 0o644)
+		return q
+	}
+	// As many fragments as the image has bytes over 16, their index moved
+	// to the start: the table would be as large as the image.
+	many := patched(16, uint64(len(data)/16-1), 4)
+	d, _ := os.ReadFile(many)
+	binary.LittleEndian.PutUint64(d[80:], 0)
+	os.WriteFile(many, d, 0o644)
+	var mimg *Image
+	if n := allocated(func() { mimg, err = Open(many) }); n > uint64(len(data))/8 {
+		t.Errorf("a patched fragment table: Open allocated %d bytes of a %d-byte image", n, len(data))
+	}
+	if err == nil {
+		if got, err := fs.ReadFile(mimg, "small"); err == nil {
+			want, _ := os.ReadFile(filepath.Join(src, "small"))
+			if !bytes.Equal(got, want) {
+				t.Errorf("a patched fragment table gave wrong bytes")
+			}
+		}
+		mimg.Close()
+	}
+	for _, c := range []struct {
+		name string
+		path string
+		msg  string
+	}{
+		{"fragment count", patched(16, 0x7fffffff, 4), "fragments"},
+		{"root a file", patched(32, small.ref, 8), "is not a directory"},
+	} {
+		var err error
+		if n := allocated(func() { _, err = Open(c.path) }); n > 1<<20 {
+			t.Errorf("%s: Open allocated %d bytes", c.name, n)
+		}
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want a corrupt image about %q", c.name, err, c.msg)
+		}
+	}
+
+	enc, _ := zstd.NewWriter(nil)
+	bomb := enc.EncodeAll(make([]byte, 64<<20), nil)
+	t.Logf("a zstd frame of %d bytes inflating to 64 MiB", len(bomb))
+	var out []byte
+	if n := allocated(func() { out, err = inflateZstd(make([]byte, 0, 128<<10), bomb) }); n > 4<<20 {
+		t.Errorf("inflating the bomb allocated %d bytes", n)
+	}
+	if err == nil {
+		t.Errorf("the bomb inflated to %d bytes with no error", len(out))
 	}
 }

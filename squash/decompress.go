@@ -112,7 +112,9 @@ func inflateXz(dst, src []byte) ([]byte, error) {
 	return readFull(dst, r)
 }
 
-var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
+// zstdDecoder stops at the largest block: a small frame that claims to
+// inflate to more fails before it costs the memory.
+var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxBlockSize))
 
 func inflateZstd(dst, src []byte) ([]byte, error) {
 	out, err := zstdDecoder.DecodeAll(src, dst[:0])

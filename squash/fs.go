@@ -254,7 +254,10 @@ func (f *File) block(i int) (*block, []byte, error) {
 	if in.fragIndex == noFragment {
 		return nil, nil, f.img.corrupt("file %s: no block %d", f.info.name, i)
 	}
-	frag := f.img.frags[in.fragIndex]
+	frag, err := f.img.fragment(in.fragIndex)
+	if err != nil {
+		return nil, nil, err
+	}
 	b, err := f.img.dataBlock(frag.start, frag.size, int(bs))
 	if err != nil {
 		return nil, nil, err

@@ -51,9 +51,9 @@ type Image struct {
 	sb      superblock
 	inflate decompressor
 
-	cache  *blockCache
-	blocks sync.Pool  // of *block, free
-	frags  []fragment // the fragment table, read at open
+	cache     *blockCache
+	blocks    sync.Pool // of *block, free
+	fragIndex []byte    // where the fragment table's blocks are, read at open
 
 	dirsMu sync.Mutex
 	dirs   map[uint64][]dirEntry // GUARDED_BY(dirsMu): listings by directory inode reference
@@ -116,6 +116,13 @@ func NewImage(r io.ReaderAt, size int64, name string) (*Image, error) {
 	}
 	if err := img.readFragmentTable(); err != nil {
 		return nil, err
+	}
+	root, err := img.inode(img.sb.rootInode)
+	if err != nil {
+		return nil, err
+	}
+	if !root.isDir() {
+		return nil, img.corrupt("root inode %#x is not a directory", img.sb.rootInode)
 	}
 	return img, nil
 }
@@ -295,32 +302,34 @@ func (m *metaReader) u64() (uint64, error) {
 }
 
 func (img *Image) readFragmentTable() error {
-	n := uint64(img.sb.fragments)
-	if n == 0 {
-		return nil
-	}
-	// An index of block positions, each block holding 512 entries of 16 bytes.
-	blocks := (n + 511) / 512
-	if n*16 > img.sb.bytesUsed { // each entry takes 16 bytes of the image
-		return img.corrupt("%d fragments", n)
-	}
-	index := make([]byte, blocks*8)
-	if err := img.readAt(index, img.sb.fragmentTable); err != nil {
-		return err
-	}
-	img.frags = make([]fragment, 0, n)
-	for b := range blocks {
-		m, err := img.metaAt(binary.LittleEndian.Uint64(index[b*8:]), 0)
-		if err != nil {
-			return err
-		}
-		for i := uint64(0); i < 512 && uint64(len(img.frags)) < n; i++ {
-			e, err := m.bytes(16)
-			if err != nil {
-				return err
-			}
-			img.frags = append(img.frags, fragment{binary.LittleEndian.Uint64(e), binary.LittleEndian.Uint32(e[8:])})
-		}
+	// An index of block positions, each block holding 512 entries of 16
+	// bytes. Both are read when a file needs an entry, never all at once:
+	// a count patched large costs nothing until it is found out.
+	if n := uint64(img.sb.fragments); n > 0 && img.sb.fragmentTable+(n+511)/512*8 > img.sb.bytesUsed {
+		return img.corrupt("%d fragments, with their index at %d", n, img.sb.fragmentTable)
 	}
 	return nil
+}
+
+// fragment returns entry i of the fragment table.
+func (img *Image) fragment(i uint32) (fragment, error) {
+	if uint64(i) >= uint64(img.sb.fragments) {
+		return fragment{}, img.corrupt("fragment %d of %d", i, img.sb.fragments)
+	}
+	var at [8]byte
+	if err := img.readAt(at[:], img.sb.fragmentTable+uint64(i/512)*8); err != nil {
+		return fragment{}, err
+	}
+	m, err := img.metaAt(binary.LittleEndian.Uint64(at[:]), 0)
+	if err != nil {
+		return fragment{}, err
+	}
+	if _, err := m.bytes(int(i%512) * 16); err != nil {
+		return fragment{}, err
+	}
+	e, err := m.bytes(16)
+	if err != nil {
+		return fragment{}, err
+	}
+	return fragment{binary.LittleEndian.Uint64(e), binary.LittleEndian.Uint32(e[8:])}, nil
 }

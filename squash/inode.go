@@ -101,7 +101,7 @@ func (img *Image) readBlockList(m *metaReader, in *inode) error {
 	}
 	// Each metadata block holds at most 8 KiB and takes at least 3 bytes.
 	maxList := (img.sb.dirTable-img.sb.inodeTable)/3*metaBlockSize + metaBlockSize
-	if n*4 > maxList || (in.fragIndex != noFragment && in.fragIndex >= uint32(len(img.frags))) {
+	if n*4 > maxList || (in.fragIndex != noFragment && in.fragIndex >= img.sb.fragments) {
 		return img.corrupt("file inode %#x: size %d does not fit its tables", in.ref, in.size)
 	}
 	raw, err := m.bytes(int(n * 4))
