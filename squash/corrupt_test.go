@@ -56,6 +56,7 @@ func TestDamagedImages(t *testing.T) {
 	img, _ := Open(good)
 	sbRead := img.sb
 	payloads, _ := img.lookup("test", "payloads")
+	payloads, _ = img.fileInode(payloads.ref)
 	img.Close()
 
 	flip := func(at uint64) func([]byte) []byte {

@@ -69,12 +69,51 @@ func (img *Image) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := fileInfo{name: path.Base(name), in: in}
+	info := fileInfo{name: path.Base(name), in: in, img: img}
 	if in.isDir() {
 		return &dir{img: img, info: info}, nil
 	}
+	if !in.isFile() {
+		// Links are not followed, nor devices opened: an image is data.
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: a %s, not a regular file", ErrUnsupported, typeName(in.mode))}
+	}
+	if in, err = img.fileInode(in.ref); err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	info.in = in
 	return img.newFile(info)
 }
+
+func typeName(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case mode&fs.ModeCharDevice != 0:
+		return "character device"
+	case mode&fs.ModeDevice != 0:
+		return "block device"
+	case mode&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case mode&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
+// ReadLink returns the target of a symbolic link of the image.
+func (img *Image) ReadLink(name string) (string, error) {
+	in, err := img.lookup("readlink", name)
+	if err != nil {
+		return "", err
+	}
+	if in.mode&fs.ModeSymlink == 0 {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	return in.target, nil
+}
+
+// Lstat is Stat: no link of an image is followed.
+func (img *Image) Lstat(name string) (fs.FileInfo, error) { return img.Stat(name) }
 
 // Stat describes a file or directory of the image.
 func (img *Image) Stat(name string) (fs.FileInfo, error) {
@@ -82,7 +121,7 @@ func (img *Image) Stat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fileInfo{name: path.Base(name), in: in}, nil
+	return fileInfo{name: path.Base(name), in: in, img: img}, nil
 }
 
 // ReadDir lists a directory of the image, sorted by name (as stored).
@@ -100,11 +139,15 @@ func (img *Image) ReadDir(name string) ([]fs.DirEntry, error) {
 	}
 	out := make([]fs.DirEntry, 0, len(entries))
 	for _, e := range entries {
+		// A name an fs.FS path cannot spell cannot be opened either.
+		if !fs.ValidPath(e.name) || strings.Contains(e.name, "/") || e.name == "." {
+			continue
+		}
 		child, err := img.inode(e.ref)
 		if err != nil {
 			return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 		}
-		out = append(out, fs.FileInfoToDirEntry(fileInfo{name: e.name, in: child}))
+		out = append(out, fs.FileInfoToDirEntry(fileInfo{name: e.name, in: child, img: img}))
 	}
 	return out, nil
 }
@@ -112,6 +155,13 @@ func (img *Image) ReadDir(name string) ([]fs.DirEntry, error) {
 type fileInfo struct {
 	name string
 	in   *inode
+	img  *Image
+}
+
+// Owner is what FileInfo.Sys gives for a file of an image.
+type Owner struct {
+	Uid, Gid uint32
+	Nlink    uint32
 }
 
 func (fi fileInfo) Name() string       { return fi.name }
@@ -119,7 +169,13 @@ func (fi fileInfo) Size() int64        { return int64(fi.in.size) }
 func (fi fileInfo) Mode() fs.FileMode  { return fi.in.mode }
 func (fi fileInfo) ModTime() time.Time { return fi.in.mtime }
 func (fi fileInfo) IsDir() bool        { return fi.in.isDir() }
-func (fi fileInfo) Sys() any           { return nil }
+
+// Sys returns an *Owner: the uid, gid and link count the image stores.
+func (fi fileInfo) Sys() any {
+	uid, _ := fi.img.id(fi.in.uidIdx)
+	gid, _ := fi.img.id(fi.in.gidIdx)
+	return &Owner{Uid: uid, Gid: gid, Nlink: fi.in.nlink}
+}
 
 type dir struct {
 	img  *Image
@@ -213,9 +269,17 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	p = p[:min(int64(len(p)), size-off)]
 	bs := int64(f.img.sb.blockSize)
 	n := 0
+	sizes := f.info.in.blockSizes
 	for n < len(p) {
 		at := off + int64(n)
 		i := at / bs
+		if i < int64(len(sizes)) && sizes[i]&^blockUncompMsk == 0 {
+			// A hole: as many zeros as asked of it, no block made.
+			k := min(int64(len(p)-n), (i+1)*bs-at)
+			clear(p[n : n+int(k)])
+			n += int(k)
+			continue
+		}
 		b, data, err := f.block(int(i))
 		if err != nil {
 			return n, err

@@ -41,6 +41,8 @@ type superblock struct {
 	inodeTable    uint64
 	dirTable      uint64
 	fragmentTable uint64
+	ids           uint16
+	idTable       uint64
 }
 
 // Image is an open squashfs image. It is safe for concurrent use.
@@ -159,7 +161,7 @@ func (img *Image) readSuperblock(size int64) error {
 		compression: le.Uint16(b[20:]), blockLog: le.Uint16(b[22:]), flags: le.Uint16(b[24:]),
 		major: le.Uint16(b[28:]), minor: le.Uint16(b[30:]), rootInode: le.Uint64(b[32:]),
 		bytesUsed: le.Uint64(b[40:]), inodeTable: le.Uint64(b[64:]), dirTable: le.Uint64(b[72:]),
-		fragmentTable: le.Uint64(b[80:]),
+		fragmentTable: le.Uint64(b[80:]), ids: le.Uint16(b[26:]), idTable: le.Uint64(b[48:]),
 	}
 	switch {
 	case sb.major != 4 || sb.minor != 0:
@@ -309,6 +311,29 @@ func (img *Image) readFragmentTable() error {
 		return img.corrupt("%d fragments, with their index at %d", n, img.sb.fragmentTable)
 	}
 	return nil
+}
+
+// id returns entry i of the id table (uids and gids), read when asked.
+func (img *Image) id(i uint16) (uint32, error) {
+	if i >= img.sb.ids {
+		return 0, img.corrupt("id %d of %d", i, img.sb.ids)
+	}
+	var at [8]byte
+	if err := img.readAt(at[:], img.sb.idTable+uint64(i/2048)*8); err != nil {
+		return 0, err
+	}
+	m, err := img.metaAt(binary.LittleEndian.Uint64(at[:]), 0)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := m.bytes(int(i%2048) * 4); err != nil {
+		return 0, err
+	}
+	b, err := m.bytes(4)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(b), nil
 }
 
 // fragment returns entry i of the fragment table.

@@ -3,14 +3,18 @@ package squash
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -110,31 +114,70 @@ func sameTree(t *testing.T, img *Image, src string) {
 	}
 }
 
+// richTree is sampleTree with what else images hold: a sparse file, hard
+// links, names of 255 bytes, and a directory of 600 names.
+func richTree(t testing.TB) string {
+	t.Helper()
+	dir := sampleTree(t)
+	f, err := os.Create(filepath.Join(dir, "sparse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("in the middle"), 3<<20)
+	f.Truncate(8 << 20)
+	f.Close()
+	for _, name := range []string{"hard1", "hard2"} {
+		if err := os.Link(filepath.Join(dir, "small"), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, strings.Repeat("n", 255)), []byte("long name"), 0o644)
+	os.Mkdir(filepath.Join(dir, "many"), 0o755)
+	for i := range 600 {
+		os.WriteFile(filepath.Join(dir, "many", fmt.Sprintf("entry-%04d", i)), []byte(fmt.Sprint(i)), 0o644)
+	}
+	return dir
+}
+
+// Images of every compressor, block size and fragment choice that
+// mksquashfs makes read as the tree they were made of, pass
+// testing/fstest.TestFS, and match what unsquashfs extracts.
 func TestReadMksquashfsImages(t *testing.T) {
-	src := sampleTree(t)
-	for _, c := range []struct {
+	src := richTree(t)
+	type variant struct {
 		name string
 		args []string
-	}{
-		{"gzip", []string{"-comp", "gzip"}},
-		{"xz", []string{"-comp", "xz"}},
-		{"xz-bcj", []string{"-comp", "xz", "-Xbcj", "x86"}},
-		{"zstd", []string{"-comp", "zstd"}},
-		{"lz4", []string{"-comp", "lz4"}},
-		{"lz4hc", []string{"-comp", "lz4", "-Xhc"}},
-		{"none", []string{"-noI", "-noD", "-noF", "-noX"}},
-		{"no-fragments", []string{"-no-fragments"}},
-		{"always-fragments", []string{"-always-use-fragments"}},
-		{"4k-blocks", []string{"-b", "4096"}},
-		{"1m-blocks", []string{"-b", "1M", "-comp", "zstd"}},
-	} {
+	}
+	var cases []variant
+	for _, comp := range []variant{{"gzip", []string{"-comp", "gzip"}}, {"xz", []string{"-comp", "xz"}}, {"zstd", []string{"-comp", "zstd"}},
+		{"lz4", []string{"-comp", "lz4"}}, {"none", []string{"-noI", "-noD", "-noF", "-noX"}}} {
+		for _, bs := range []string{"4K", "128K", "1M"} {
+			for _, frag := range []variant{{"", nil}, {"-no-fragments", []string{"-no-fragments"}}} {
+				args := append(append(slices.Clone(comp.args), "-b", bs), frag.args...)
+				cases = append(cases, variant{comp.name + "-" + bs + frag.name, args})
+			}
+		}
+	}
+	cases = append(cases, variant{"xz-bcj", []string{"-comp", "xz", "-Xbcj", "x86"}}, variant{"lz4hc", []string{"-comp", "lz4", "-Xhc"}},
+		variant{"always-fragments", []string{"-always-use-fragments"}})
+	needTool(t, "unsquashfs")
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			img, err := Open(mksquashfs(t, src, c.args...))
+			p := mksquashfs(t, src, c.args...)
+			img, err := Open(p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer img.Close()
 			sameTree(t, img, src)
+			if err := fstest.TestFS(img, "small", "sub/deep/x", "sparse", "many/entry-0599", strings.Repeat("n", 255)); err != nil {
+				t.Errorf("fstest.TestFS: %v", err)
+			}
+			out := filepath.Join(t.TempDir(), "x")
+			if b, err := exec.Command("unsquashfs", "-no-progress", "-d", out, p).CombinedOutput(); err != nil {
+				t.Fatalf("unsquashfs: %v: %s", err, b)
+			}
+			sameTree(t, img, out)
 		})
 	}
 }
