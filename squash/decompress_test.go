@@ -56,7 +56,7 @@ func TestInflateZlib(t *testing.T) {
 func TestInflateXzCutShort(t *testing.T) {
 	data := bytes.Repeat([]byte("event 1 level=info\n"), 5000)
 	var x bytes.Buffer
-	xw, err := xz.NewWriter(&x)
+	xw, err := xz.WriterConfig{DictCap: 1 << 20}.NewWriter(&x) // as mksquashfs: no more than a block
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,5 +69,20 @@ func TestInflateXzCutShort(t *testing.T) {
 		if out, err := inflateXz(make([]byte, 0, len(data)), x.Bytes()[:n]); err == nil {
 			t.Errorf("cut to %d of %d bytes: %d bytes and no error", n, x.Len(), len(out))
 		}
+	}
+}
+
+// An xz block's dictionary is allocated by the reader: one larger than a
+// block (mksquashfs never writes one) is refused before it is.
+func TestInflateXzDictionary(t *testing.T) {
+	var x bytes.Buffer
+	xw, err := xz.WriterConfig{DictCap: 64 << 20}.NewWriter(&x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xw.Write([]byte("small"))
+	xw.Close()
+	if _, err := inflateXz(make([]byte, 0, 1<<20), x.Bytes()); err == nil || !strings.Contains(err.Error(), "dictionary larger than a block") {
+		t.Errorf("a 64 MiB dictionary: %v", err)
 	}
 }

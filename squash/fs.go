@@ -416,7 +416,7 @@ func (img *Image) loadBlock(b *block, pos uint64, sz uint32) error {
 	}
 	out, err := img.inflate(b.buf[:0], raw)
 	if err != nil {
-		return img.corrupt("data block at %d: %v", pos, err)
+		return img.inflateErr("data block", pos, err)
 	}
 	b.data = out
 	return nil

@@ -143,6 +143,15 @@ func (img *Image) Name() string { return img.name }
 // Compression names the image's compression.
 func (img *Image) Compression() string { return compNames[img.sb.compression] }
 
+// inflateErr says why the block at pos did not inflate: a compression
+// option not read, or damage.
+func (img *Image) inflateErr(what string, pos uint64, err error) error {
+	if errors.Is(err, ErrUnsupported) {
+		return fmt.Errorf("image %s: %s at %d: %w", img.name, what, pos, err)
+	}
+	return img.corrupt("%s at %d: %v", what, pos, err)
+}
+
 func (img *Image) corrupt(format string, args ...any) error {
 	return fmt.Errorf("image %s: %w: %s", img.name, ErrCorrupt, fmt.Sprintf(format, args...))
 }
@@ -216,7 +225,7 @@ func (img *Image) metaBlock(pos uint64) ([]byte, uint64, error) {
 	if hdr&0x8000 == 0 {
 		var err error
 		if data, err = img.inflate(make([]byte, 0, metaBlockSize), raw); err != nil {
-			return nil, 0, img.corrupt("metadata block at %d: %v", pos, err)
+			return nil, 0, img.inflateErr("metadata block", pos, err)
 		}
 	}
 	next := pos + 2 + size

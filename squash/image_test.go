@@ -232,3 +232,22 @@ func TestConcurrentReaders(t *testing.T) {
 		}
 	}
 }
+
+// xz with a BCJ filter (mksquashfs -Xbcj x86, chosen for machine code) is
+// refused naming the filter, not called corrupt.
+func TestXzBCJRefusedByName(t *testing.T) {
+	src := t.TempDir()
+	data, err := os.ReadFile("/usr/bin/bash")
+	if err != nil {
+		t.Skip("no /usr/bin/bash to compress")
+	}
+	os.WriteFile(filepath.Join(src, "bash"), data, 0o755)
+	img, err := Open(mksquashfs(t, src, "-comp", "xz", "-Xbcj", "x86"))
+	if err == nil {
+		defer img.Close()
+		_, err = fs.ReadFile(img, "bash")
+	}
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "BCJ x86") {
+		t.Errorf("an xz BCJ image: %v, want it refused naming BCJ x86", err)
+	}
+}
