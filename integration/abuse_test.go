@@ -438,3 +438,44 @@ func TestLargeRecordMemory(t *testing.T) {
 		}
 	}
 }
+
+// Archiving any number of streams, of any number of tags, takes a fixed
+// number of descriptors: here 300 streams, and a stream of 1,500 tags,
+// under ulimit -n 256.
+func TestArchiveWithinDescriptors(t *testing.T) {
+	live, out := t.TempDir(), t.TempDir()
+	var names []string
+	for i := range 300 {
+		name := fmt.Sprintf("s%03d", i)
+		w, err := store.OpenWriter(filepath.Join(live, name), store.WriterOptions{Create: true, Indices: []string{"time"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Append(store.Record{Payload: []byte(name + "\n"), Index: []int64{store.Now}})
+		w.Close()
+		names = append(names, name)
+	}
+	w, err := store.OpenWriter(filepath.Join(live, "tags"), store.WriterOptions{Create: true, Indices: []string{"time"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1500 {
+		if _, err := w.Append(store.Record{Payload: []byte("x"), Index: []int64{store.Now}, Tags: []string{fmt.Sprintf("t%d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	for _, args := range [][]string{append(names, "many.squashfs"), {"tags", "tags.squashfs"}} {
+		args[len(args)-1] = filepath.Join(out, args[len(args)-1])
+		line := fmt.Sprintf("ulimit -n 256 && %s archive --verify --live %s %s", franzfs, live, strings.Join(args, " "))
+		if b, err := exec.Command("sh", "-c", line).CombinedOutput(); err != nil {
+			t.Errorf("archive of %d names under ulimit -n 256: %v: %s", len(args)-1, err, b)
+		}
+	}
+	if got := run(t, "", "read", filepath.Join(out, "many.squashfs", "s299")); got != "s299\n" {
+		t.Errorf("s299 from the image: %q", got)
+	}
+	if got := run(t, "", "info", filepath.Join(out, "tags.squashfs")); !strings.Contains(got, "tag t1499") {
+		t.Errorf("info of the image of 1,500 tags: %.200q", got)
+	}
+}

@@ -14,9 +14,26 @@ import (
 
 // A Source is a stream to archive and where it goes in the image: "." for
 // the image's root (an image of one stream), else a path such as app/events.
+// The stream is Stream, if open, else what Open opens: Archive then holds
+// it open only while it reads it, so that any number of streams is
+// archived within a fixed number of descriptors.
 type Source struct {
 	Stream *store.Stream
 	Path   string
+	Open   func() (*store.Stream, error)
+}
+
+// use calls fn with the source's stream, opened for the call if need be.
+func (src Source) use(fn func(*store.Stream) error) error {
+	if src.Stream != nil {
+		return fn(src.Stream)
+	}
+	s, err := src.Open()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s)
 }
 
 // Options configure Archive.
@@ -105,10 +122,15 @@ func snapshot(sources []Source) ([]planned, int64, error) {
 	seen := map[string]bool{}
 	for _, src := range sources {
 		if seen[src.Path] || (src.Path == "." && len(sources) > 1) {
-			return nil, 0, fmt.Errorf("stream %s: given twice, or at the root beside others", src.Stream.Name())
+			return nil, 0, fmt.Errorf("stream at %s in the image: given twice, or at the root beside others", src.Path)
 		}
 		seen[src.Path] = true
-		records, files, err := src.Stream.Snapshot()
+		var records int64
+		var files []store.FileExtent
+		err := src.use(func(s *store.Stream) (err error) {
+			records, files, err = s.Snapshot()
+			return err
+		})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -125,12 +147,19 @@ func write(out *os.File, plan []planned, total int64, compress bool, progress fu
 	root := &wnode{isDir: true}
 	for _, p := range plan {
 		for _, f := range p.files {
-			src, err := p.Stream.File(f.Name)
-			if err != nil {
-				return err
+			// Each file is opened when its blocks are written, and closed
+			// after: the files of a snapshot only grow past its sizes.
+			read := func(fn func(io.ReaderAt) error) error {
+				return p.use(func(s *store.Stream) error {
+					src, err := s.File(f.Name)
+					if err != nil {
+						return err
+					}
+					defer src.Close()
+					return fn(src)
+				})
 			}
-			defer src.Close()
-			if err := root.add(path.Join(p.Path, f.Name), src, f.Size); err != nil {
+			if err := root.add(path.Join(p.Path, f.Name), read, f.Size); err != nil {
 				return err
 			}
 		}
@@ -164,12 +193,16 @@ func verify(imagePath string, plan []planned) error {
 			if err != nil {
 				return err
 			}
-			src, err := p.Stream.File(f.Name)
-			if err != nil {
+			var same bool
+			err = p.use(func(s *store.Stream) error {
+				src, err := s.File(f.Name)
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				same, err = equalReaders(io.NewSectionReader(src, 0, f.Size), got.(io.Reader))
 				return err
-			}
-			same, err := equalReaders(io.NewSectionReader(src, 0, f.Size), got.(io.Reader))
-			src.Close()
+			})
 			if err != nil {
 				return err
 			}

@@ -76,7 +76,7 @@ func TestArchiveReadsBackEverywhere(t *testing.T) {
 	for _, comp := range []string{"gzip", "none"} {
 		t.Run(comp, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "a.squashfs")
-			recs, err := Archive(out, []Source{{s1, "app/events"}, {s2, "app/other"}}, Options{Compression: comp, Verify: true})
+			recs, err := Archive(out, []Source{{Stream: s1, Path: "app/events"}, {Stream: s2, Path: "app/other"}}, Options{Compression: comp, Verify: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,7 +142,7 @@ func TestArchiveWhileWriting(t *testing.T) {
 		}
 	}()
 	out := filepath.Join(t.TempDir(), "ev.squashfs")
-	recs, err := Archive(out, []Source{{s, "."}}, Options{Verify: true})
+	recs, err := Archive(out, []Source{{Stream: s, Path: "."}}, Options{Verify: true})
 	<-done
 	if err != nil {
 		t.Fatal(err)
@@ -175,15 +175,15 @@ func TestArchiveRefusesAndCleansUp(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "ev.squashfs")
 	os.WriteFile(out, []byte("keep me"), 0o644)
-	if _, err := Archive(out, []Source{{s, "."}}, Options{}); !errors.Is(err, ErrExists) {
+	if _, err := Archive(out, []Source{{Stream: s, Path: "."}}, Options{}); !errors.Is(err, ErrExists) {
 		t.Fatalf("overwrote without force: %v", err)
 	}
-	if _, err := Archive(out, []Source{{s, "."}}, Options{Compression: "zstd"}); err == nil {
+	if _, err := Archive(out, []Source{{Stream: s, Path: "."}}, Options{Compression: "zstd"}); err == nil {
 		t.Fatal("accepted zstd, which the kernel cannot mount from go-diskfs")
 	}
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	if _, err := Archive(out, []Source{{s, "."}}, Options{Force: true}); err != nil {
+	if _, err := Archive(out, []Source{{Stream: s, Path: "."}}, Options{Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
@@ -216,7 +216,7 @@ func TestArchiveFailureLeavesNothing(t *testing.T) {
 	defer syscall.Unmount(full, syscall.MNT_DETACH)
 	work := t.TempDir()
 	t.Setenv("TMPDIR", work)
-	_, err := Archive(filepath.Join(full, "ev.squashfs"), []Source{{s, "."}}, Options{Compression: "none"})
+	_, err := Archive(filepath.Join(full, "ev.squashfs"), []Source{{Stream: s, Path: "."}}, Options{Compression: "none"})
 	// go-diskfs wraps with %v: the cause shows in the message only.
 	if err == nil || !strings.Contains(err.Error(), "no space left on device") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("archive onto a full disk: %v", err)

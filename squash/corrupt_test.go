@@ -49,7 +49,7 @@ func TestDamagedImages(t *testing.T) {
 	live := t.TempDir()
 	_, s := liveStream(t, live, "ev", 2000)
 	good := filepath.Join(t.TempDir(), "good.squashfs")
-	if _, err := Archive(good, []Source{{s, "."}}, Options{}); err != nil {
+	if _, err := Archive(good, []Source{{Stream: s, Path: "."}}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(good)
@@ -108,7 +108,7 @@ func FuzzOpenImage(f *testing.F) {
 	live := f.TempDir()
 	_, s := liveStream(f, live, "ev", 50)
 	good := filepath.Join(f.TempDir(), "good.squashfs")
-	if _, err := Archive(good, []Source{{s, "."}}, Options{}); err != nil {
+	if _, err := Archive(good, []Source{{Stream: s, Path: "."}}, Options{}); err != nil {
 		f.Fatal(err)
 	}
 	data, _ := os.ReadFile(good)

@@ -37,7 +37,7 @@ type wnode struct {
 	children []*wnode // directories, sorted by name
 	isDir    bool
 
-	src        io.ReaderAt // files: the bytes to store
+	read       func(func(io.ReaderAt) error) error // files: calls its argument with the bytes to store
 	size       uint64
 	blocksAt   uint64
 	blockSizes []uint32
@@ -57,18 +57,19 @@ func (n *wnode) child(name string, isDir bool) *wnode {
 	return c
 }
 
-// add places a file at slash-separated path p under n.
-func (n *wnode) add(p string, src io.ReaderAt, size int64) error {
+// add places a file at slash-separated path p under n: size bytes that
+// read gives.
+func (n *wnode) add(p string, read func(func(io.ReaderAt) error) error, size int64) error {
 	dir, name := path.Split(p)
 	for comp := range strings.SplitSeq(strings.Trim(dir, "/"), "/") {
 		if comp != "" {
 			n = n.child(comp, true)
 		}
 	}
-	if f := n.child(name, false); f.src != nil || f.isDir {
+	if f := n.child(name, false); f.read != nil || f.isDir {
 		return fmt.Errorf("%s: named twice", p)
 	} else {
-		f.src, f.size = src, uint64(size)
+		f.read, f.size = read, uint64(size)
 	}
 	return nil
 }
@@ -178,6 +179,10 @@ func (w *imageWriter) data(n *wnode) error {
 }
 
 func (w *imageWriter) file(f *wnode) error {
+	return f.read(func(src io.ReaderAt) error { return w.fileFrom(f, src) })
+}
+
+func (w *imageWriter) fileFrom(f *wnode, src io.ReaderAt) error {
 	f.blocksAt = w.pos
 	bs := uint64(w.blockSize)
 	batch := runtime.GOMAXPROCS(0) * 2
@@ -189,7 +194,7 @@ func (w *imageWriter) file(f *wnode) error {
 		for ; k < batch && at < f.size; k++ {
 			n := min(bs, f.size-at)
 			bufs[k] = slices.Grow(bufs[k][:0], int(n))[:n]
-			if _, err := f.src.ReadAt(bufs[k], int64(at)); err != nil && err != io.EOF {
+			if _, err := src.ReadAt(bufs[k], int64(at)); err != nil && err != io.EOF {
 				return fmt.Errorf("%s: %w", f.name, err)
 			}
 			at += n

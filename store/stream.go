@@ -434,7 +434,7 @@ func (s *Stream) Snapshot() (records int64, files []FileExtent, err error) {
 		return 0, nil, err
 	}
 	for _, tag := range tags {
-		n, err := s.tagCountBelow(tag, records)
+		n, err := s.tagCountOnce(tag, records)
 		if err != nil {
 			return 0, nil, err
 		}

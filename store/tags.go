@@ -73,10 +73,32 @@ func (s *Stream) tagCountBelow(tag string, records int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return it.countBelow(records)
+}
+
+func (it *postingsIter) countBelow(records int64) (int64, error) {
 	if err := it.refresh(); err != nil {
 		return 0, err
 	}
 	return it.searchFile(0, it.n, records)
+}
+
+// tagCountOnce is tagCountBelow with the tag's file opened for the count
+// alone, not kept: counting every tag of a stream of thousands then holds
+// one descriptor at a time.
+func (s *Stream) tagCountOnce(tag string, records int64) (int64, error) {
+	s.mu.Lock()
+	f := s.tags[tag]
+	s.mu.Unlock()
+	if f != nil {
+		return s.tagCountBelow(tag, records)
+	}
+	f, err := s.openFile(tagPath(tag))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return (&postingsIter{s: s, tag: tag, f: f}).countBelow(records)
 }
 
 // postingsChunk is how many postings one read brings in.

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/franzfs/franzfs/squash"
+	"github.com/franzfs/franzfs/store"
 )
 
 func archiveCommand() *cli.Command {
@@ -60,15 +61,18 @@ func runArchive(ctx context.Context, cmd *cli.Command) error {
 		if root == nil {
 			inner = filepath.Base(name)
 		}
+		// Opened now, to say at once what is wrong with a name; then held
+		// open only while it is read, so that archiving any number of
+		// streams takes a fixed number of descriptors.
 		s, err := openLocal(root, name)
 		if err != nil {
 			return err
 		}
-		defer s.Close()
+		s.Close()
 		if len(names) == 1 {
 			inner = "."
 		}
-		sources = append(sources, squash.Source{Stream: s, Path: inner})
+		sources = append(sources, squash.Source{Path: inner, Open: func() (*store.Stream, error) { return openLocal(root, name) }})
 	}
 	compression := cmd.String("compression")
 	if compression != "gzip" && compression != "none" {
