@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/franzfs/franzfs/store"
 )
 
 // An image overwritten in place while open (cp onto it) fails its reads
@@ -198,5 +201,63 @@ func TestImageClaimsChecked(t *testing.T) {
 	}
 	if err == nil {
 		t.Errorf("the bomb inflated to %d bytes with no error", len(out))
+	}
+}
+
+// franzfs's images carry a checksum of every data block: a byte flipped
+// anywhere in their data, stored or compressed, is an error, never a
+// wrong byte read back.
+func TestChecksumsCatchFlips(t *testing.T) {
+	live := t.TempDir()
+	w, s := liveStream(t, live, "ev", 0)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 40 {
+		p := make([]byte, 4000+i*100)
+		for k := range p {
+			if i%2 == 0 {
+				p[k] = byte(rng.IntN(256)) // incompressible: stored blocks
+			} else {
+				p[k] = byte('a' + k%7)
+			}
+		}
+		if _, err := w.Append(store.Record{Payload: p, Index: []int64{int64(i)}, Tags: []string{"all"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string][]byte{}
+	for _, name := range []string{"payloads", "offsets", "indices", "tags/all"} {
+		want[name], _ = os.ReadFile(filepath.Join(live, "ev", name))
+	}
+	for _, comp := range []string{"gzip", "none"} {
+		good := filepath.Join(t.TempDir(), "good.squashfs")
+		if _, err := Archive(good, []Source{{Stream: s, Path: "."}}, Options{Compression: comp}); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(good)
+		img, _ := Open(good)
+		dataEnd := img.sb.inodeTable
+		img.Close()
+		bad := filepath.Join(t.TempDir(), "bad.squashfs")
+		wrong := 0
+		for range 200 {
+			at := superblockSize + rng.Uint64N(dataEnd-superblockSize)
+			d := bytes.Clone(data)
+			d[at] ^= byte(1 + rng.IntN(255))
+			os.WriteFile(bad, d, 0o644)
+			img, err := Open(bad)
+			if err != nil {
+				continue
+			}
+			for name, w := range want {
+				if got, err := fs.ReadFile(img, name); err == nil && !bytes.Equal(got, w) {
+					wrong++
+					t.Errorf("%s image, byte %d flipped: %s read back wrong, with no error", comp, at, name)
+				}
+			}
+			img.Close()
+		}
+		if wrong > 0 {
+			t.Errorf("%s: %d wrong reads of 200 flips", comp, wrong)
+		}
 	}
 }

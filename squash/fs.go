@@ -399,7 +399,10 @@ func (img *Image) loadBlock(b *block, pos uint64, sz uint32) error {
 			return img.corrupt("block at %d claims %d bytes, more than the block size", pos, disk)
 		}
 		b.data = b.buf[:disk]
-		return img.readAt(b.data, pos)
+		if err := img.readAt(b.data, pos); err != nil {
+			return err
+		}
+		return img.checkBlock(pos, b.data)
 	}
 	// Compressed, a block is smaller than the block size; a larger one
 	// is refused by the decompressor, which has only the block size.
@@ -419,7 +422,7 @@ func (img *Image) loadBlock(b *block, pos uint64, sz uint32) error {
 		return img.inflateErr("data block", pos, err)
 	}
 	b.data = out
-	return nil
+	return img.checkBlock(pos, out)
 }
 
 func (f *File) String() string { return fmt.Sprintf("%s:%s", f.img.name, f.info.name) }

@@ -57,6 +57,8 @@ type Image struct {
 	blocks    sync.Pool // of *block, free
 	fragIndex []byte    // where the fragment table's blocks are, read at open
 
+	sums []blockSum // franzfs's block checksums, by position; set at open
+
 	dirsMu sync.Mutex
 	dirs   map[uint64][]dirEntry // GUARDED_BY(dirsMu): listings by directory inode reference
 }
@@ -125,6 +127,9 @@ func NewImage(r io.ReaderAt, size int64, name string) (*Image, error) {
 	}
 	if !root.isDir() {
 		return nil, img.corrupt("root inode %#x is not a directory", img.sb.rootInode)
+	}
+	if err := img.readChecksums(); err != nil {
+		return nil, err
 	}
 	return img, nil
 }

@@ -81,12 +81,21 @@ type imageWriter struct {
 	compress  bool
 	progress  func(n int64)
 	now       uint32
+	sums      []byte // a checksum entry for every data block written
 }
 
 // writeImage writes the tree rooted at root to out, from its start.
 func writeImage(out *os.File, root *wnode, blockSize uint32, compress bool, progress func(int64)) error {
 	w := &imageWriter{out: out, pos: superblockSize, blockSize: blockSize, compress: compress, progress: progress, now: uint32(time.Now().Unix())}
 	if err := w.data(root); err != nil {
+		return err
+	}
+	// The checksums of every block written, in a file of the root written
+	// last (its own blocks go unrecorded).
+	sums := checksumsNode(w.sums)
+	root.children = append(root.children, sums)
+	slices.SortFunc(root.children, func(a, b *wnode) int { return strings.Compare(a.name, b.name) })
+	if err := w.file(sums); err != nil {
 		return err
 	}
 	count := number(root, 1) - 1
@@ -210,6 +219,7 @@ func (w *imageWriter) fileFrom(f *wnode, src io.ReaderAt) error {
 			if data == nil {
 				data, size = bufs[i], uint32(len(bufs[i]))|blockUncompMsk
 			}
+			w.sums = appendChecksum(w.sums, w.pos, bufs[i])
 			if err := w.write(data); err != nil {
 				return fmt.Errorf("%s: %w", f.name, err)
 			}
