@@ -479,3 +479,41 @@ func TestArchiveWithinDescriptors(t *testing.T) {
 		t.Errorf("info of the image of 1,500 tags: %.200q", got)
 	}
 }
+
+// A read that fails after the answer began (here a damaged block deep in
+// an archived stream) cuts the connection: the client sees a broken
+// answer, never a 500 appended to a 200 under a stale Content-Length.
+func TestServeErrorAfterHeaders(t *testing.T) {
+	live, archive := t.TempDir(), t.TempDir()
+	w, err := store.OpenWriter(filepath.Join(live, "ev"), store.WriterOptions{Create: true, Indices: []string{"time"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		w.Append(store.Record{Payload: fmt.Appendf(nil, "record-%04d-%s\n", i, strings.Repeat("z", 400)), Index: []int64{store.Now}})
+	}
+	w.Close()
+	image := filepath.Join(archive, "old.squashfs")
+	run(t, "", "archive", "--compression", "none", "--live", live, "ev", image)
+	data, _ := os.ReadFile(image)
+	at := bytes.Index(data, []byte("record-1900-"))
+	if at < 0 {
+		t.Fatal("record 1900 not found in the uncompressed image")
+	}
+	data[at] ^= 1
+	os.WriteFile(image, data, 0o644)
+
+	d := serve(t, "--live", live, "--archive", archive)
+	resp, err := http.Get(d.url + "/streams/old/seq/0:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || err == nil || int64(len(body)) >= resp.ContentLength || bytes.Contains(body, []byte("checksum")) {
+		t.Errorf("a damaged block after the header: %d, %d of %d bytes, %v", resp.StatusCode, len(body), resp.ContentLength, err)
+	}
+	waitFor(t, "the daemon to log the failure", 10*time.Second, func() bool {
+		return strings.Contains(d.log.String(), "read failed after the answer began")
+	})
+}
