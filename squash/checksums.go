@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
-	"slices"
 )
 
 // Checksums. gzip (zlib) and xz blocks carry a checksum of their own;
@@ -32,8 +31,10 @@ func appendChecksum(sums []byte, pos uint64, block []byte) []byte {
 	return binary.LittleEndian.AppendUint32(sums, blockChecksum(block))
 }
 
-// readChecksums loads the image's checksums, if it has them. It runs at
-// open, before any is set, so the blocks of the file itself go unchecked.
+// readChecksums finds the image's checksums, if it has them. They are read
+// as blocks are checked, by binary search through the file's cached
+// blocks, so an image costs no memory per block (nor does a claim of
+// many); the file's own blocks go unchecked.
 func (img *Image) readChecksums() error {
 	f, err := img.Open(ChecksumsFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -42,48 +43,46 @@ func (img *Image) readChecksums() error {
 	if err != nil {
 		return err
 	}
-	// Each block franzfs writes takes over 64 bytes of the image, even one
-	// of zeros: that bounds the file before it is read.
-	fi, _ := f.Stat()
-	if fi.Size()%checksumEntry != 0 || uint64(fi.Size())/checksumEntry > img.sb.bytesUsed/64+1 {
-		return img.corrupt("%s of %d bytes", ChecksumsFile, fi.Size())
-	}
-	data, err := io.ReadAll(f.(io.Reader))
-	if err != nil {
-		return err
-	}
-	sums := make([]blockSum, 0, len(data)/checksumEntry)
-	for b := data; len(b) >= checksumEntry; b = b[checksumEntry:] {
-		sums = append(sums, blockSum{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint32(b[8:])})
-	}
-	if !slices.IsSortedFunc(sums, func(a, b blockSum) int { return cmpPos(a.pos, b.pos) }) {
-		return img.corrupt("%s out of order", ChecksumsFile)
+	sums, ok := f.(*File)
+	if !ok || sums.info.Size()%checksumEntry != 0 {
+		return img.corrupt("%s is not a file of checksums", ChecksumsFile)
 	}
 	img.sums = sums
-	return nil
-}
-
-type blockSum struct {
-	pos uint64
-	sum uint32
-}
-
-func cmpPos(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+	if n := len(sums.starts); n > 0 {
+		img.sumsFrom, img.sumsTo = sums.starts[0], sums.starts[n-1]+uint64(sums.info.in.blockSizes[n-1]&^blockUncompMsk)
 	}
-	return 0
+	return nil
 }
 
 // checkBlock verifies the data block loaded from pos, where the image
 // has a checksum of it.
 func (img *Image) checkBlock(pos uint64, data []byte) error {
-	i, found := slices.BinarySearchFunc(img.sums, pos, func(s blockSum, pos uint64) int { return cmpPos(s.pos, pos) })
-	if found && img.sums[i].sum != blockChecksum(data) {
-		return img.corrupt("data block at %d does not match its checksum", pos)
+	if img.sums == nil || (pos >= img.sumsFrom && pos < img.sumsTo) {
+		return nil
+	}
+	var e [checksumEntry]byte
+	entry := func(k int64) (uint64, uint32, error) {
+		if _, err := img.sums.ReadAt(e[:], k*checksumEntry); err != nil {
+			return 0, 0, err
+		}
+		return binary.LittleEndian.Uint64(e[:]), binary.LittleEndian.Uint32(e[8:]), nil
+	}
+	lo, hi := int64(0), img.sums.info.Size()/checksumEntry
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		at, sum, err := entry(mid)
+		switch {
+		case err != nil:
+			return err
+		case at == pos && sum != blockChecksum(data):
+			return img.corrupt("data block at %d does not match its checksum", pos)
+		case at == pos:
+			return nil
+		case at < pos:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
 	}
 	return nil
 }

@@ -57,7 +57,10 @@ type Image struct {
 	blocks    sync.Pool // of *block, free
 	fragIndex []byte    // where the fragment table's blocks are, read at open
 
-	sums []blockSum // franzfs's block checksums, by position; set at open
+	// franzfs's block checksums (see checksums.go), and where the file's
+	// own blocks lie; set at open.
+	sums             *File
+	sumsFrom, sumsTo uint64
 
 	dirsMu sync.Mutex
 	dirs   map[uint64][]dirEntry // GUARDED_BY(dirsMu): listings by directory inode reference
