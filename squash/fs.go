@@ -227,6 +227,8 @@ type File struct {
 	starts []uint64 // disk position of each data block
 	offset int64
 	last   atomic.Int64 // the last block read, to detect reading in order
+	// noReadAhead: read at random (the checksums), never ahead.
+	noReadAhead bool
 }
 
 func (img *Image) newFile(info fileInfo) (*File, error) {
@@ -306,7 +308,7 @@ func (f *File) block(i int) (*block, []byte, error) {
 	if i < len(in.blockSizes) {
 		// The full length of block i, shorter for the last.
 		length := min(bs, in.size-uint64(i)*bs)
-		if prev := f.last.Swap(int64(i)); prev == int64(i-1) {
+		if prev := f.last.Swap(int64(i)); prev == int64(i-1) && !f.noReadAhead {
 			f.readAhead(i + 1)
 		}
 		b, err := f.img.dataBlock(f.starts[i], in.blockSizes[i], int(length))

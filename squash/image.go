@@ -60,6 +60,7 @@ type Image struct {
 	// franzfs's block checksums (see checksums.go), and where the file's
 	// own blocks lie; set at open.
 	sums             *File
+	sumsFirsts       []uint64 // the first position in each block of sums
 	sumsFrom, sumsTo uint64
 
 	dirsMu sync.Mutex
