@@ -10,13 +10,16 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/franzfs/franzfs/store"
 )
 
 var (
-	_ fs.FS        = (*Image)(nil)
-	_ fs.ReadDirFS = (*Image)(nil)
-	_ fs.StatFS    = (*Image)(nil)
-	_ io.ReaderAt  = (*File)(nil)
+	_ fs.FS         = (*Image)(nil)
+	_ fs.ReadDirFS  = (*Image)(nil)
+	_ fs.StatFS     = (*Image)(nil)
+	_ fs.ReadLinkFS = (*Image)(nil)
+	_ io.ReaderAt   = (*File)(nil)
 )
 
 // lookup walks name from the root.
@@ -75,29 +78,13 @@ func (img *Image) Open(name string) (fs.File, error) {
 	}
 	if !in.isFile() {
 		// Links are not followed, nor devices opened: an image is data.
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: a %s, not a regular file", ErrUnsupported, typeName(in.mode))}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: a %s, not a regular file", ErrUnsupported, store.FileType(in.mode))}
 	}
 	if in, err = img.fileInode(in.ref); err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	info.in = in
 	return img.newFile(info)
-}
-
-func typeName(mode fs.FileMode) string {
-	switch {
-	case mode&fs.ModeSymlink != 0:
-		return "symbolic link"
-	case mode&fs.ModeCharDevice != 0:
-		return "character device"
-	case mode&fs.ModeDevice != 0:
-		return "block device"
-	case mode&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case mode&fs.ModeSocket != 0:
-		return "socket"
-	}
-	return "special file"
 }
 
 // ReadLink returns the target of a symbolic link of the image.

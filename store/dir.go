@@ -66,25 +66,30 @@ func checkRegular(name string, fi fs.FileInfo, sole bool) error {
 	case mode&fs.ModeSymlink != 0:
 		return fmt.Errorf("%s is a symbolic link: %w", name, ErrUnsafe)
 	case !mode.IsRegular():
-		return fmt.Errorf("%s is a %s, not a regular file: %w", name, fileType(mode), ErrUnsafe)
+		return fmt.Errorf("%s is a %s, not a regular file: %w", name, FileType(mode), ErrUnsafe)
 	case sole && links(fi) > 1:
 		return fmt.Errorf("%s has %d hard links, so writing it would change another file: %w", name, links(fi), ErrUnsafe)
 	}
 	return nil
 }
 
-func fileType(mode fs.FileMode) string {
+// FileType names the type of a file of mode, for errors.
+func FileType(mode fs.FileMode) string {
 	switch {
 	case mode.IsRegular():
 		return "regular file"
 	case mode.IsDir():
 		return "directory"
+	case mode&fs.ModeSymlink != 0:
+		return "symbolic link"
 	case mode&fs.ModeNamedPipe != 0:
 		return "FIFO"
 	case mode&fs.ModeSocket != 0:
 		return "socket"
+	case mode&fs.ModeCharDevice != 0:
+		return "character device"
 	case mode&fs.ModeDevice != 0:
-		return "device"
+		return "block device"
 	}
 	return "special file"
 }
@@ -108,7 +113,7 @@ func openSubdir(r *os.Root, name string) (*os.Root, error) {
 		if before.Mode()&fs.ModeSymlink != 0 {
 			return nil, fmt.Errorf("%s is a symbolic link: %w", name, ErrUnsafe)
 		}
-		return nil, fmt.Errorf("%s is a %s, not a directory: %w", name, fileType(before.Mode()), ErrUnsafe)
+		return nil, fmt.Errorf("%s is a %s, not a directory: %w", name, FileType(before.Mode()), ErrUnsafe)
 	}
 	sub, err := r.OpenRoot(name)
 	if err != nil {
