@@ -11,7 +11,7 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
-	"github.com/ulikunitz/xz"
+	"github.com/therootcompany/xz"
 )
 
 // Compression ids of the squashfs superblock.
@@ -104,74 +104,43 @@ func readFull(dst []byte, r io.Reader) ([]byte, error) {
 	return dst, nil
 }
 
+// xzReaders are decoders to reuse: each holds a dictionary of up to a
+// block, which a new one would allocate for every block.
+var xzReaders sync.Pool
+
+// inflateXz reads an xz stream, BCJ filters included (mksquashfs -Xbcj).
+// A dictionary larger than a block, which mksquashfs never writes, is
+// refused before it is allocated.
 func inflateXz(dst, src []byte) ([]byte, error) {
-	if err := checkXzFilters(src); err != nil {
-		return nil, err
+	in := bytes.NewReader(src)
+	r, ok := xzReaders.Get().(*xz.Reader)
+	if ok {
+		if err := r.Reset(in); err != nil {
+			return nil, xzErr(err)
+		}
+	} else {
+		var err error
+		if r, err = xz.NewReader(in, maxBlockSize); err != nil {
+			return nil, xzErr(err)
+		}
 	}
-	r, err := xz.NewReader(bytes.NewReader(src))
+	out, err := readFull(dst, r)
 	if err != nil {
-		return nil, err
+		return nil, xzErr(err) // the reader may be in any state: not reused
 	}
-	return readFull(dst, r)
+	xzReaders.Put(r)
+	return out, nil
+}
+
+func xzErr(err error) error {
+	if errors.Is(err, xz.ErrMemlimit) {
+		return fmt.Errorf("xz: an LZMA2 dictionary larger than a block: %w", err)
+	}
+	return fmt.Errorf("xz: %w", err)
 }
 
 // zstdDecoder stops at the largest block: a small frame that claims to
 // inflate to more fails before it costs the memory.
-// xz filter ids (the xz file format, section 5.3).
-var xzFilters = map[uint64]string{0x03: "delta", 0x04: "BCJ x86", 0x05: "BCJ PowerPC", 0x06: "BCJ IA-64",
-	0x07: "BCJ ARM", 0x08: "BCJ ARM-Thumb", 0x09: "BCJ SPARC", 0x0A: "BCJ ARM64", 0x0B: "BCJ RISC-V", 0x21: "LZMA2"}
-
-// checkXzFilters reads the filters of the first block of an xz stream:
-// only LZMA2 alone is read (mksquashfs -Xbcj adds a BCJ filter), with a
-// dictionary no larger than a block, which the reader would allocate.
-func checkXzFilters(src []byte) error {
-	const streamHeader = 12
-	if len(src) < streamHeader+2 {
-		return errors.New("xz: stream cut short")
-	}
-	hdr := src[streamHeader:]
-	size := (int(hdr[0]) + 1) * 4 // with its CRC32, the last 4 bytes
-	if hdr[0] == 0 || len(hdr) < size {
-		return errors.New("xz: bad block header")
-	}
-	flags, pos := hdr[1], 2
-	next := func() (uint64, bool) { // a multibyte integer, as LEB128
-		v, n := binary.Uvarint(hdr[pos : size-4])
-		pos += max(n, 0)
-		return v, n > 0
-	}
-	for _, present := range []bool{flags&0x40 != 0, flags&0x80 != 0} { // compressed, uncompressed size
-		if !present {
-			continue
-		}
-		if _, ok := next(); !ok {
-			return errors.New("xz: bad block header")
-		}
-	}
-	id, ok := next()
-	if !ok {
-		return errors.New("xz: bad block header")
-	}
-	if n := int(flags&3) + 1; n > 1 {
-		return fmt.Errorf("%w: xz filters %s and %d more (mksquashfs -Xbcj): franzfs reads plain xz", ErrUnsupported, filterName(id), n-1)
-	}
-	props, ok := next()
-	if id != 0x21 || !ok || props != 1 || pos >= size-4 {
-		return fmt.Errorf("%w: xz filter %s: franzfs reads plain xz", ErrUnsupported, filterName(id))
-	}
-	if b := hdr[pos]; b > 40 || (2|uint64(b&1))<<(b/2+11) > maxBlockSize {
-		return fmt.Errorf("xz: an LZMA2 dictionary larger than a block (property %d)", b)
-	}
-	return nil
-}
-
-func filterName(id uint64) string {
-	if name, ok := xzFilters[id]; ok {
-		return name
-	}
-	return fmt.Sprintf("%#x", id)
-}
-
 var zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxBlockSize))
 
 func inflateZstd(dst, src []byte) ([]byte, error) {
