@@ -65,7 +65,11 @@ func (l *connLimit) track(c net.Conn, st http.ConnState) {
 					victim, since = ic, t
 				}
 			}
-			victim.Close() // StateClosed follows, and forgets it
+			// Forgotten now, not when StateClosed comes: a victim closed
+			// but still counted would be chosen again, and spare another.
+			delete(l.open, victim)
+			delete(l.idle, victim)
+			victim.Close()
 		}
 	case http.StateIdle:
 		l.idle[c] = time.Now()
