@@ -72,3 +72,28 @@ func TestWriterTagFilesBounded(t *testing.T) {
 		})
 	}
 }
+
+// A batch of many tags, once on disk, leaves no more tag files open than
+// the bound, under every sync mode.
+func TestWriterTagFilesBoundedAfterBatch(t *testing.T) {
+	for _, sync := range []Sync{SyncNone, SyncBatch, SyncAlways} {
+		t.Run(sync.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "s")
+			w, err := OpenWriter(dir, WriterOptions{Create: true, Sync: sync})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			recs := make([]Record, 500)
+			for i := range recs {
+				recs[i] = Record{Payload: []byte("x"), Tags: []string{fmt.Sprintf("t%d", i)}}
+			}
+			if _, err := w.AppendBatch(recs); err != nil {
+				t.Fatal(err)
+			}
+			if n := openUnder(t, filepath.Join(dir, TagsDir)); n > maxOpenTags {
+				t.Errorf("after a batch of 500 tags, %d tag files open, want at most %d", n, maxOpenTags)
+			}
+		})
+	}
+}

@@ -92,6 +92,7 @@ type Writer struct {
 	posted   []*tagFile          // GUARDED_BY(mu): those with postings held
 	dirty    []*tagFile          // GUARDED_BY(mu): those written since their last fsync
 	openTags int                 // GUARDED_BY(mu): tag files open
+	flushNo  uint64              // GUARDED_BY(mu): flushes begun
 	count    int64               // GUARDED_BY(mu): records written
 	end      int64               // GUARDED_BY(mu): payload bytes written
 	written  []int64             // GUARDED_BY(mu): last index values written
@@ -118,6 +119,7 @@ type tagFile struct {
 	size    int64    // bytes written
 	pending []byte   // postings held
 	dirty   bool     // written since its last fsync
+	flush   uint64   // the flush that last wrote it
 }
 
 // maxOpenTags bounds the tag files a writer keeps open between flushes:
@@ -589,30 +591,35 @@ func (w *Writer) flushLocked() error {
 	}
 	w.pending, w.obuf = 0, w.obuf[:0]
 	w.pbuf.reset()
-	w.trimTags()
 	for _, tf := range w.posted {
 		tf.pending = tf.pending[:0]
 	}
 	w.posted = w.posted[:0]
+	w.trimTags()
 	return err
 }
 
-// trimTags closes tag files past maxOpenTags that this flush did not
-// write and that need no fsync (with SyncNone, none does). mu is held.
+// trimTags closes tag files until no more than maxOpenTags are open:
+// those that need no fsync (with SyncNone, none does) and have no
+// postings held, first those the last flush did not write. mu is held.
 func (w *Writer) trimTags() {
-	if w.openTags <= maxOpenTags {
-		return
-	}
-	for _, tf := range w.tags {
-		if tf.f != nil && len(tf.pending) == 0 && (!tf.dirty || w.opts.Sync == SyncNone) {
-			tf.f.Close()
-			tf.f = nil
-			w.openTags--
+	for pass := range 2 {
+		for _, tf := range w.tags {
+			if w.openTags <= maxOpenTags {
+				return
+			}
+			recent := tf.flush == w.flushNo
+			if tf.f != nil && len(tf.pending) == 0 && (!tf.dirty || w.opts.Sync == SyncNone) && (pass == 1 || !recent) {
+				tf.f.Close()
+				tf.f = nil
+				w.openTags--
+			}
 		}
 	}
 }
 
 func (w *Writer) writePending() error {
+	w.flushNo++
 	if err := w.pbuf.writeAt(w.payloads, w.end); err != nil {
 		return err
 	}
@@ -623,6 +630,7 @@ func (w *Writer) writePending() error {
 		if _, err := tf.f.WriteAt(tf.pending, tf.size); err != nil {
 			return err
 		}
+		tf.flush = w.flushNo
 		if !tf.dirty {
 			tf.dirty = true
 			w.dirty = append(w.dirty, tf)
@@ -753,13 +761,15 @@ func (w *Writer) durable() error {
 		if err == nil {
 			err = w.syncAll(files)
 		}
+		w.mu.Lock()
 		if err != nil {
 			// What the failed fsync covered is in doubt, and its files no
 			// longer count as unsynced: reopening repairs from what is there.
-			w.mu.Lock()
 			w.broken = errors.Join(w.broken, fmt.Errorf("fsync: %w", err))
-			w.mu.Unlock()
+		} else {
+			w.trimTags() // the tag files just synced need no longer be open
 		}
+		w.mu.Unlock()
 		w.syncMu.Lock()
 		w.syncing = false
 		w.syncDone.Broadcast()
