@@ -24,17 +24,24 @@ func openUnder(t *testing.T, dir string) int {
 	return n
 }
 
+// newWriter makes a stream and its writer, closed at the end of the test.
+func newWriter(t *testing.T, sync Sync) (*Writer, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "s")
+	w, err := OpenWriter(dir, WriterOptions{Create: true, Sync: sync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w, dir
+}
+
 // A writer of a stream with hundreds of tags keeps a bounded number of
 // tag files open, under every sync mode, and loses no posting.
 func TestWriterTagFilesBounded(t *testing.T) {
 	for _, sync := range []Sync{SyncNone, SyncBatch, SyncAlways} {
 		t.Run(sync.String(), func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "s")
-			w, err := OpenWriter(dir, WriterOptions{Create: true, Sync: sync})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
+			w, dir := newWriter(t, sync)
 			for i := range 300 {
 				tags := []string{fmt.Sprintf("t%d", i), "all"}
 				if _, err := w.Append(Record{Payload: []byte("x"), Tags: tags}); err != nil {
@@ -46,7 +53,8 @@ func TestWriterTagFilesBounded(t *testing.T) {
 			}
 			w.Close()
 			// Reopened, it learns the tags without holding them open.
-			if w, err = OpenWriter(dir, WriterOptions{Sync: sync}); err != nil {
+			w, err := OpenWriter(dir, WriterOptions{Sync: sync})
+			if err != nil {
 				t.Fatal(err)
 			}
 			if n := openUnder(t, filepath.Join(dir, TagsDir)); n != 0 {
@@ -78,12 +86,7 @@ func TestWriterTagFilesBounded(t *testing.T) {
 func TestWriterTagFilesBoundedAfterBatch(t *testing.T) {
 	for _, sync := range []Sync{SyncNone, SyncBatch, SyncAlways} {
 		t.Run(sync.String(), func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "s")
-			w, err := OpenWriter(dir, WriterOptions{Create: true, Sync: sync})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
+			w, dir := newWriter(t, sync)
 			recs := make([]Record, 500)
 			for i := range recs {
 				recs[i] = Record{Payload: []byte("x"), Tags: []string{fmt.Sprintf("t%d", i)}}
