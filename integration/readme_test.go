@@ -70,7 +70,7 @@ var readme = map[string]step{
 	`scripts/examples/export-window.sh /mnt/franz app/events -1h now`: {contains: []string{
 		`{"level":"error","msg":"db down","stream":"app/events"}`, `{"line":"7","stream":"app/events"}`}},
 	`scripts/examples/export-window.sh /mnt/franz app/events -48h -24h`: {want: ""}, // nothing in the day before
-	`scripts/examples/archive-yesterday.sh /srv/live /srv/archive`:                                      {contains: []string{"no streams of "}},
+	`scripts/examples/archive-yesterday.sh /srv/live /srv/archive`:      {contains: []string{"no streams of "}},
 
 	`echo '{"user":"ann","action":"login"}' | franzfs append --live /srv/live app/audit`:               {want: `{"first":0,"count":1}` + "\n"},
 	`franzfs archive --live /srv/live app/events /srv/archive/events-2026-11.squashfs`:                 {want: `{"app/events":9}` + "\n"},
