@@ -120,37 +120,47 @@ func (s *Stream) checkTags(r *Report) error {
 			r.problem("tags/%s: not a valid tag file", tag)
 			continue
 		}
-		f, err := s.tagFile(tag)
-		if err != nil {
+		done := false
+		err := s.withTag(tag, func(f File) error {
+			var err error
+			done, err = checkPostings(r, s.name, tag, f)
 			return err
-		}
-		sz, err := size(f)
-		if err != nil {
+		})
+		if err != nil || done {
 			return err
-		}
-		if sz%wordSize != 0 {
-			r.Notes = append(r.Notes, fmt.Sprintf("tags/%s ends with %d bytes of an unfinished posting", tag, sz%wordSize))
-		}
-		in := bufio.NewReader(io.NewSectionReader(f, 0, sz/wordSize*wordSize))
-		var b [wordSize]byte
-		prev := int64(-1)
-		for k := int64(0); k < sz/wordSize; k++ {
-			if _, err := io.ReadFull(in, b[:]); err != nil {
-				return fmt.Errorf("stream %s: tags/%s: %w", s.name, tag, err)
-			}
-			v := word(b[:])
-			if v <= prev {
-				if !r.problem("tags/%s: posting %d (byte %d) is record %d, not after %d", tag, k, k*wordSize, v, prev) {
-					return nil
-				}
-				continue
-			}
-			if v >= r.Records {
-				r.Notes = append(r.Notes, fmt.Sprintf("tags/%s: postings from %d (byte %d) name records not yet written", tag, k, k*wordSize))
-				break
-			}
-			prev = v
 		}
 	}
 	return nil
+}
+
+// checkPostings checks one tag's postings; done says the report is full.
+func checkPostings(r *Report, stream, tag string, f File) (done bool, err error) {
+	sz, err := size(f)
+	if err != nil {
+		return false, err
+	}
+	if sz%wordSize != 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("tags/%s ends with %d bytes of an unfinished posting", tag, sz%wordSize))
+	}
+	in := bufio.NewReader(io.NewSectionReader(f, 0, sz/wordSize*wordSize))
+	var b [wordSize]byte
+	prev := int64(-1)
+	for k := int64(0); k < sz/wordSize; k++ {
+		if _, err := io.ReadFull(in, b[:]); err != nil {
+			return false, fmt.Errorf("stream %s: tags/%s: %w", stream, tag, err)
+		}
+		v := word(b[:])
+		if v <= prev {
+			if !r.problem("tags/%s: posting %d (byte %d) is record %d, not after %d", tag, k, k*wordSize, v, prev) {
+				return true, nil
+			}
+			continue
+		}
+		if v >= r.Records {
+			r.Notes = append(r.Notes, fmt.Sprintf("tags/%s: postings from %d (byte %d) name records not yet written", tag, k, k*wordSize))
+			break
+		}
+		prev = v
+	}
+	return false, nil
 }

@@ -100,3 +100,51 @@ func TestWriterTagFilesBoundedAfterBatch(t *testing.T) {
 		})
 	}
 }
+
+// A reader of a stream with hundreds of tags keeps no more tag files open
+// than the bound, whichever views it has read, and still reads them right.
+func TestStreamTagFilesBounded(t *testing.T) {
+	w, dir := newWriter(t, SyncNone)
+	for i := range 300 {
+		if _, err := w.Append(Record{Payload: []byte("x"), Tags: []string{fmt.Sprintf("t%d", i), "all"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	s, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var views []View // kept alive: a live view must not pin its files
+	for i := range 300 {
+		p, err := ParsePath(fmt.Sprintf("query/t%d,all", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.View(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := v.Size(); err != nil || n != 300 {
+			t.Fatalf("query/t%d,all: %d bytes, %v; want 300", i, n, err)
+		}
+		views = append(views, v)
+		if tags, err := s.RecordTags(int64(i)); err != nil || len(tags) != 2 {
+			t.Fatalf("record %d: tags %v, %v", i, tags, err)
+		}
+		if n := openUnder(t, filepath.Join(dir, TagsDir)); n > maxIdleTagFiles {
+			t.Fatalf("after %d tag views, %d tag files open, want at most %d", i+1, n, maxIdleTagFiles)
+		}
+	}
+	if _, err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if n := openUnder(t, filepath.Join(dir, TagsDir)); n > maxIdleTagFiles {
+		t.Errorf("after check, %d tag files open, want at most %d", n, maxIdleTagFiles)
+	}
+	s.Close()
+	if n := openUnder(t, dir); n != 0 {
+		t.Errorf("a closed stream holds %d files open", n)
+	}
+}

@@ -39,10 +39,10 @@ type Stream struct {
 	known    atomic.Int64 // records known to be visible; never decreases
 	knownEnd atomic.Int64 // their end in payloads; stored before known
 
-	mu     sync.Mutex
-	tags   map[string]File // GUARDED_BY(mu): opened tag files
-	notify *notifier       // GUARDED_BY(mu): started by the first Wait
-	closed bool            // GUARDED_BY(mu)
+	mu       sync.Mutex
+	tagFiles tagFiles  // GUARDED_BY(mu): open tag files, see tagfiles.go
+	notify   *notifier // GUARDED_BY(mu): started by the first Wait
+	closed   bool      // GUARDED_BY(mu)
 
 	blocks blockCache // first values of search blocks, see search.go
 }
@@ -90,7 +90,7 @@ func OpenFS(fsys fs.FS, name string) (*Stream, error) {
 }
 
 func open(fsys fs.FS, name string, live bool) (*Stream, error) {
-	s := &Stream{name: name, fsys: fsys, live: live, tags: map[string]File{}}
+	s := &Stream{name: name, fsys: fsys, live: live}
 	f, err := fsys.Open(IndicesFile)
 	if err != nil {
 		return nil, s.openErr(IndicesFile, err)
@@ -159,11 +159,7 @@ func (s *Stream) Close() error {
 	if s.notify != nil {
 		s.notify.stop()
 	}
-	for _, f := range s.tags {
-		if f != nil {
-			f.Close()
-		}
-	}
+	s.tagFiles.closeAll()
 	errs := []error{s.offsets.Close(), s.payloads.Close()}
 	if s.root != nil {
 		errs = append(errs, s.root.Close())
@@ -434,7 +430,7 @@ func (s *Stream) Snapshot() (records int64, files []FileExtent, err error) {
 		return 0, nil, err
 	}
 	for _, tag := range tags {
-		n, err := s.tagCountOnce(tag, records)
+		n, err := s.tagCountBelow(tag, records)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -27,35 +27,6 @@ func (s *Stream) Tags() ([]string, error) {
 	return tags, nil
 }
 
-// tagFile opens tag's postings once and keeps them open.
-func (s *Stream) tagFile(tag string) (File, error) {
-	if err := ValidTag(tag); err != nil {
-		return nil, fmt.Errorf("stream %s: %w", s.name, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f := s.tags[tag]; f != nil {
-		return f, nil
-	}
-	if s.closed {
-		return nil, fmt.Errorf("stream %s: closed", s.name)
-	}
-	f, err := s.fsys.Open(tagPath(tag))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("stream %s: tag %q: %w", s.name, tag, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: tag %q: %w", s.name, tag, err)
-	}
-	rf, ok := f.(File)
-	if !ok {
-		f.Close()
-		return nil, fmt.Errorf("stream %s: tag %q does not support random reads", s.name, tag)
-	}
-	s.tags[tag] = rf
-	return rf, nil
-}
-
 // TagCount returns how many visible records carry tag.
 func (s *Stream) TagCount(tag string) (int64, error) {
 	count, err := s.Count()
@@ -83,24 +54,6 @@ func (it *postingsIter) countBelow(records int64) (int64, error) {
 	return it.searchFile(0, it.n, records)
 }
 
-// tagCountOnce is tagCountBelow with the tag's file opened for the count
-// alone, not kept: counting every tag of a stream of thousands then holds
-// one descriptor at a time.
-func (s *Stream) tagCountOnce(tag string, records int64) (int64, error) {
-	s.mu.Lock()
-	f := s.tags[tag]
-	s.mu.Unlock()
-	if f != nil {
-		return s.tagCountBelow(tag, records)
-	}
-	f, err := s.openFile(tagPath(tag))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return (&postingsIter{s: s, tag: tag, f: f}).countBelow(records)
-}
-
 // postingsChunk is how many postings one read brings in.
 const postingsChunk = 512
 
@@ -109,7 +62,6 @@ const postingsChunk = 512
 type postingsIter struct {
 	s     *Stream
 	tag   string
-	f     File
 	n     int64 // postings in the file, as last seen
 	limit int64
 
@@ -118,18 +70,23 @@ type postingsIter struct {
 	i     int // cursor in buf
 }
 
+// postings starts a walk of tag's postings; the tag must exist. The file
+// is held only during each read, so an idle walk holds no descriptor.
 func (s *Stream) postings(tag string) (*postingsIter, error) {
-	f, err := s.tagFile(tag)
-	if err != nil {
+	if err := s.withTag(tag, func(File) error { return nil }); err != nil {
 		return nil, err
 	}
-	return &postingsIter{s: s, tag: tag, f: f}, nil
+	return &postingsIter{s: s, tag: tag}, nil
 }
 
 func (it *postingsIter) setLimit(limit int64) { it.limit = limit }
 
 func (it *postingsIter) refresh() error {
-	sz, err := size(it.f)
+	var sz int64
+	err := it.s.withTag(it.tag, func(f File) (err error) {
+		sz, err = size(f)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("stream %s: tag %q: %w", it.s.name, it.tag, err)
 	}
@@ -139,7 +96,7 @@ func (it *postingsIter) refresh() error {
 
 func (it *postingsIter) entry(i int64) (int64, error) {
 	var b [wordSize]byte
-	if n, err := it.f.ReadAt(b[:], i*wordSize); n != wordSize {
+	if n, err := it.readAt(b[:], i*wordSize); n != wordSize {
 		return 0, fmt.Errorf("stream %s: tag %q: posting %d: %w: %v", it.s.name, it.tag, i, ErrCorrupt, err)
 	}
 	return word(b[:]), nil
@@ -156,7 +113,7 @@ func (it *postingsIter) searchFile(lo, hi, x int64) (int64, error) {
 func (it *postingsIter) load(at int64) error {
 	n := min(postingsChunk, it.n-at)
 	raw := make([]byte, n*wordSize)
-	if got, err := it.f.ReadAt(raw, at*wordSize); int64(got) != n*wordSize {
+	if got, err := it.readAt(raw, at*wordSize); int64(got) != n*wordSize {
 		return fmt.Errorf("stream %s: tag %q: postings at %d: %w: %v", it.s.name, it.tag, at, ErrCorrupt, err)
 	}
 	prev := int64(-1) // postings ascend strictly, across chunks too
@@ -174,6 +131,17 @@ func (it *postingsIter) load(at int64) error {
 	}
 	it.bufAt, it.i = at, 0
 	return nil
+}
+
+func (it *postingsIter) readAt(b []byte, off int64) (n int, err error) {
+	werr := it.s.withTag(it.tag, func(f File) error {
+		n, err = f.ReadAt(b, off)
+		return nil
+	})
+	if werr != nil {
+		return n, werr
+	}
+	return n, err
 }
 
 func (it *postingsIter) last() int64 { return it.buf[len(it.buf)-1] }
