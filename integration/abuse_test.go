@@ -341,6 +341,8 @@ func TestCLIHostileStreams(t *testing.T) {
 	}
 	for _, args := range [][]string{{"check", huge}, {"read", huge}} {
 		cmd := exec.Command(franzfs, args...)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -350,6 +352,10 @@ func TestCLIHostileStreams(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		select {
 		case <-done:
+			// Work cut short is not success: 128+15, as a shell reports it.
+			if code := cmd.ProcessState.ExitCode(); code != 143 || stderr.String() != "franzfs: interrupted (terminated)\n" {
+				t.Errorf("franzfs %s on SIGTERM: exit %d, %q; want 143 and one line", strings.Join(args, " "), code, stderr.String())
+			}
 		case <-time.After(20 * time.Second):
 			cmd.Process.Kill()
 			t.Errorf("franzfs %s still running 20 s after SIGTERM", strings.Join(args, " "))

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +138,39 @@ func TestCLIReadFollow(t *testing.T) {
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("read --follow on Ctrl-C: %v", err)
+	}
+}
+
+// append --lines commits lines as they arrive, not when input ends; on
+// Ctrl-C it keeps the whole lines read, acknowledges them and exits 130.
+func TestCLIAppendLinesInterrupted(t *testing.T) {
+	live := t.TempDir()
+	cmd := exec.Command(franzfs, "append", "--live", live, "--lines", "slow")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	io.WriteString(in, "a\nb\nhalf a li")
+	waitFor(t, "two lines readable before input ends", 10*time.Second, func() bool {
+		got, _ := exec.Command(franzfs, "read", filepath.Join(live, "slow")).Output()
+		return string(got) == "a\nb\n"
+	})
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || stderr.String() != "franzfs: interrupted (interrupt)\n" {
+		t.Errorf("append on Ctrl-C: exit %d, %q; want 130 and one line", code, stderr.String())
+	}
+	if out.String() != `{"first":0,"count":2}`+"\n" {
+		t.Errorf("append on Ctrl-C acknowledged %q, want the two whole lines", out.String())
+	}
+	if got := run(t, "", "read", filepath.Join(live, "slow")); got != "a\nb\n" {
+		t.Errorf("after Ctrl-C the stream holds %q", got)
 	}
 }
 

@@ -433,12 +433,13 @@ func (w *Writer) grow(recs []Record) {
 }
 
 // encode checks the index values of records against their predecessors',
-// stamps a Now, and appends their offsets tuples. Record k's payload ends
-// at base+ends[k], and its values are values[k*n:(k+1)*n] for a stream of
-// n indices. It stops at the first record it refuses, and returns how many
+// stamps Now with the batch's arrival, and appends their offsets tuples.
+// Record k's payload ends at base+ends[k], and its values are
+// values[k*n:(k+1)*n] for a stream of n indices. It stops at the first record it refuses, and returns how many
 // it encoded.
 func (w *Writer) encode(base int64, ends, values []int64) (int, error) {
 	n, last, timeIdx, obuf := len(w.last), w.last, w.timeIdx, w.obuf
+	var now int64 // one reading of the clock for the batch, which arrived as one
 	for k, end := range ends {
 		vals := values[k*n : k*n+n]
 		for i, v := range vals {
@@ -449,7 +450,10 @@ func (w *Writer) encode(base int64, ends, values []int64) (int, error) {
 		obuf = appendWord(obuf, base+end)
 		for i, v := range vals {
 			if v == Now && i == timeIdx {
-				v = max(time.Now().UnixNano(), last[i])
+				if now == 0 {
+					now = time.Now().UnixNano()
+				}
+				v = max(now, last[i])
 			}
 			last[i] = v
 			obuf = appendWord(obuf, v)

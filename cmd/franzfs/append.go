@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,11 +27,15 @@ func appendCommand() *cli.Command {
 		ArgsUsage: "STREAM",
 		Description: `Appends standard input to the stream named STREAM under --live, creating it
 on its first append, or through a daemon with --server URL. A new stream
-gets the index time, plus any index named with --index. Records with no time value are stamped with their arrival in
-Unix nanoseconds. Prints the numbers assigned as JSON: {"first":N,"count":K}.
+gets the index time, plus any index named with --index. Records with no
+time value are stamped with their arrival in Unix nanoseconds. Prints the
+numbers assigned as JSON: {"first":N,"count":K}. With --lines, lines are
+readable as soon as they arrive, and Ctrl-C keeps the whole lines read
+(exit 130).
 
    echo '{"level":"error"}' | franzfs append --live /srv/live --tag error app/events
-   franzfs append --live /srv/live --lines --index temp=21 sensors < readings.txt`,
+   franzfs append --live /srv/live --lines --index temp=21 sensors < readings.txt
+   tail -F app.log | franzfs append --live /srv/live --lines app/log`,
 		Flags: []cli.Flag{
 			liveFlag,
 			serverFlag,
@@ -97,24 +103,28 @@ func runAppend(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("stream %s: %w", name, err)
 	}
 	first := w.Len()
+	in := interruptible(ctx, os.Stdin)
+	var readErr error
 	if cmd.Bool("lines") {
-		err = appendLines(w, os.Stdin, values, tags)
+		readErr = appendLines(w, in, values, tags)
 	} else {
 		var payload []byte
-		if payload, err = io.ReadAll(os.Stdin); err == nil {
-			_, err = w.Append(store.Record{Payload: payload, Index: values, Tags: tags})
+		if payload, readErr = io.ReadAll(in); readErr == nil {
+			_, readErr = w.Append(store.Record{Payload: payload, Index: values, Tags: tags})
 		}
 	}
-	if err == nil {
-		err = w.Close()
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		return readErr
 	}
-	if err != nil {
+	// Interrupted, the whole lines read so far are kept and acknowledged.
+	if err := w.Close(); err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(struct {
+	err = json.NewEncoder(os.Stdout).Encode(struct {
 		First int64 `json:"first"`
 		Count int64 `json:"count"`
 	}{first, w.Len() - first})
+	return cmp.Or(readErr, err)
 }
 
 // parseIndexFlags parses NAME=V flags into values by name, in order given.
@@ -187,15 +197,23 @@ func appendLines(w *store.Writer, r io.Reader, values []int64, tags []string) er
 			}
 			line = long
 		}
-		if len(line) > 0 {
+		if len(line) > 0 && (err == nil || !errors.Is(err, context.Canceled)) { // not a line cut short
 			b.Add(line, values...) // copies line, which the next read overwrites
 			if len(tags) > 0 {
 				b.Tag(tags...)
 			}
 		}
-		if b.Len() == 1024 || (err != nil && b.Len() > 0) {
+		// Committed before a read that may block, so that records piped in
+		// slowly (tail -f log | franzfs append --lines) show as they come.
+		waiting := nextLineWaits(in)
+		if b.Len() > 0 && (b.Len() == 1024 || err != nil || waiting) {
 			if _, err := w.Commit(&b); err != nil {
 				return err
+			}
+			if waiting {
+				if err := w.Flush(); err != nil {
+					return err
+				}
 			}
 		}
 		if err == io.EOF {
@@ -205,4 +223,11 @@ func appendLines(w *store.Writer, r io.Reader, values []int64, tags []string) er
 			return err
 		}
 	}
+}
+
+// nextLineWaits says the next line has not all arrived: reading it may
+// block. It looks only as far as the next newline, so lines cost linear time.
+func nextLineWaits(in *bufio.Reader) bool {
+	buf, _ := in.Peek(in.Buffered())
+	return bytes.IndexByte(buf, '\n') < 0
 }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
@@ -31,11 +30,17 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, stop := signalContext()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	err := app().Run(ctx, os.Args)
-	if err != nil && !errors.Is(err, context.Canceled) {
+	stop()
+	var in interrupted
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &in):
+		fmt.Fprintln(os.Stderr, "franzfs:", in)
+		os.Exit(in.exitCode())
+	default:
 		fmt.Fprintln(os.Stderr, "franzfs:", err)
 		os.Exit(exitCode(err))
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"os"
 	"time"
 
@@ -56,7 +57,7 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 		if err != nil {
 			return err
 		}
-		return readRemote(ctx, cmd, name, p.String())
+		return endOfFollow(cmd, readRemote(ctx, cmd, name, p.String()))
 	}
 	s, done, err := openStream(cmd)
 	if err != nil {
@@ -79,5 +80,14 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 		_, err := p.WriteTo(out)
 		return err
 	}
-	return s.ScanFollow(ctx, v, 0, cmd.Bool("follow"), emit, out.Flush)
+	return endOfFollow(cmd, s.ScanFollow(ctx, v, 0, cmd.Bool("follow"), emit, out.Flush))
+}
+
+// endOfFollow makes Ctrl-C the normal end of --follow; a read without it
+// that a signal stops short fails.
+func endOfFollow(cmd *cli.Command, err error) error {
+	if cmd.Bool("follow") && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
