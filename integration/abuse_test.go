@@ -12,7 +12,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -126,6 +129,130 @@ func TestServeLimits(t *testing.T) {
 	if code, body := d.do(t, "GET", "/streams/app/evnts", "", ""); !strings.Contains(body, "stream app/evnts: not found") {
 		t.Errorf("GET /streams/app/evnts: %d %q", code, body)
 	}
+}
+
+// 20,000 keep-alive connections, each left idle after a 401, cost the
+// daemon no more descriptors than --max-conns and no more memory than the
+// first 6,000 did, and a new client is still answered.
+func TestServeManyIdleConnections(t *testing.T) {
+	const maxConns = 1024
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	os.WriteFile(token, []byte("s3cret\n"), 0o600)
+	d := serve(t, "--live", t.TempDir(), "--token-file", token)
+	pid := d.cmd.Process.Pid
+	before := fds(t, pid)
+	// The binary is built with -race, whose shadow memory is outside Go's
+	// figures and grows with every goroutine ever run: compare Go's own.
+	var full float64 // memory Go holds once connections come and go past --max-conns
+	total := 0
+	// A helper process each: ulimit -n may be as low as 20,000.
+	for i, n := range []int{6000, 6000, 4000, 4000} {
+		h := exec.Command(os.Args[0])
+		h.Env = append(os.Environ(), "FRANZFS_TEST_HOLD_CONNS="+strings.TrimPrefix(d.url, "http://"), fmt.Sprintf("FRANZFS_TEST_CONNS=%d", n))
+		h.Stderr = os.Stderr
+		hold, _ := h.StdinPipe() // closed at the end: the helper lets go
+		out, _ := h.StdoutPipe()
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { hold.Close(); h.Wait() })
+		if line, err := bufio.NewReader(out).ReadString('\n'); line != "held\n" {
+			t.Fatalf("a helper holding %d connections: %q %v", n, line, err)
+		}
+		total += n
+		// The connections dropped to make room may not all be closed the
+		// moment the last answer leaves: wait for the bound.
+		waitFor(t, "the daemon's descriptors within --max-conns", 30*time.Second, func() bool {
+			return fds(t, pid) <= before+maxConns+8
+		})
+		if i == 0 {
+			full = goMetric(t, d, "go_memstats_sys_bytes")
+		}
+	}
+	// A new client is answered; the metrics are its answer.
+	sys, goroutines := goMetric(t, d, "go_memstats_sys_bytes"), goMetric(t, d, "go_goroutines")
+	t.Logf("%d idle connections: %d descriptors more, %.0f goroutines; Go holds %.0f MiB, %.0f MiB after the first 6,000",
+		total, fds(t, pid)-before, goroutines, sys/(1<<20), full/(1<<20))
+	if sys > full*1.25 {
+		t.Errorf("Go's memory grew from %.0f MiB at 6,000 idle connections to %.0f MiB at %d", full/(1<<20), sys/(1<<20), total)
+	}
+	if goroutines > maxConns+64 {
+		t.Errorf("%.0f goroutines with --max-conns %d", goroutines, maxConns)
+	}
+}
+
+// goMetric reads one of the Go runtime's figures from the daemon's
+// /metrics, with the token of TestServeManyIdleConnections.
+func goMetric(t *testing.T, d *daemon, name string) float64 {
+	t.Helper()
+	req, _ := http.NewRequest("GET", d.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("a new client: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("a new client: %d %s", resp.StatusCode, body)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
+}
+
+// holdConns opens FRANZFS_TEST_CONNS connections to addr, 8 at a time,
+// each asking without a token for a 401 and then left idle; it says
+// "held" and keeps them until its standard input closes.
+func holdConns(addr string) {
+	n, _ := strconv.Atoi(os.Getenv("FRANZFS_TEST_CONNS"))
+	var mu sync.Mutex
+	var held []net.Conn
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	const dialers = 8
+	for range dialers {
+		wg.Go(func() {
+			for range n / dialers {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				mu.Lock()
+				held = append(held, c)
+				mu.Unlock()
+				fmt.Fprintf(c, "GET /streams HTTP/1.1\r\nHost: x\r\n\r\n")
+				c.SetReadDeadline(time.Now().Add(time.Minute))
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					failed.Store(fmt.Errorf("a new connection got no answer: %w", err))
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 401 {
+					failed.Store(fmt.Errorf("no token: %d, want 401", resp.StatusCode))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Println("held")
+	io.Copy(io.Discard, os.Stdin)
 }
 
 // The token is taken with its scheme in any case; a 401 says which scheme;

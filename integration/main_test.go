@@ -22,6 +22,10 @@ import (
 var franzfs string
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv("FRANZFS_TEST_HOLD_CONNS"); addr != "" {
+		holdConns(addr) // a helper process of TestServeManyIdleConnections
+		return
+	}
 	dir, err := os.MkdirTemp("", "franzfs-bin-")
 	if err != nil {
 		panic(err)
