@@ -363,8 +363,11 @@ func (img *Image) dataBlock(pos uint64, sz uint32, length int) (*block, error) {
 		b.refs.Store(1)
 		return b, nil
 	}
-	if disk > maxBlockSize {
-		return nil, img.corrupt("block at %d claims %d bytes", pos, disk)
+	// Stored or compressed, a block never takes more than the block size
+	// (mksquashfs stores a block that would not shrink): so a claim is
+	// refused before a byte is allocated for it.
+	if disk > img.sb.blockSize {
+		return nil, img.corrupt("block at %d claims %d bytes, more than the block size %d", pos, disk, img.sb.blockSize)
 	}
 	b, err := img.cache.data(pos, func() (*block, error) {
 		b := img.newBlock()
@@ -382,27 +385,17 @@ func (img *Image) dataBlock(pos uint64, sz uint32, length int) (*block, error) {
 
 // loadBlock reads the block at pos, whose size field is sz, into b.
 func (img *Image) loadBlock(b *block, pos uint64, sz uint32) error {
-	disk := int(sz &^ blockUncompMsk)
+	disk := int(sz &^ blockUncompMsk) // at most the block size, see dataBlock
 	if sz&blockUncompMsk != 0 {
-		if disk > len(b.buf) {
-			return img.corrupt("block at %d claims %d bytes, more than the block size", pos, disk)
-		}
 		b.data = b.buf[:disk]
 		if err := img.readAt(b.data, pos); err != nil {
 			return err
 		}
 		return img.checkBlock(pos, b.data)
 	}
-	// Compressed, a block is smaller than the block size; a larger one
-	// is refused by the decompressor, which has only the block size.
-	var raw []byte
-	if disk <= len(b.buf) {
-		scratch := img.newBlock()
-		defer scratch.recycle()
-		raw = scratch.buf[:disk]
-	} else {
-		raw = make([]byte, disk)
-	}
+	scratch := img.newBlock()
+	defer scratch.recycle()
+	raw := scratch.buf[:disk]
 	if err := img.readAt(raw, pos); err != nil {
 		return err
 	}
