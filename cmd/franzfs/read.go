@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"errors"
 	"os"
 	"time"
 
@@ -57,7 +56,7 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 		if err != nil {
 			return err
 		}
-		return endOfFollow(cmd, readRemote(ctx, cmd, name, p.String()))
+		return endOfFollow(ctx, cmd, readRemote(ctx, cmd, name, p.String()))
 	}
 	s, done, err := openStream(cmd)
 	if err != nil {
@@ -80,14 +79,17 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 		_, err := p.WriteTo(out)
 		return err
 	}
-	return endOfFollow(cmd, s.ScanFollow(ctx, v, 0, cmd.Bool("follow"), emit, out.Flush))
+	return endOfFollow(ctx, cmd, s.ScanFollow(ctx, v, 0, cmd.Bool("follow"), emit, out.Flush))
 }
 
 // endOfFollow makes Ctrl-C the normal end of --follow; a read without it
 // that a signal stops short fails.
-func endOfFollow(cmd *cli.Command, err error) error {
-	if cmd.Bool("follow") && errors.Is(err, context.Canceled) {
+func endOfFollow(ctx context.Context, cmd *cli.Command, err error) error {
+	switch {
+	case err == nil || ctx.Err() == nil:
+		return err
+	case cmd.Bool("follow"):
 		return nil
 	}
-	return err
+	return ctx.Err() // however the read noticed it
 }
