@@ -214,6 +214,9 @@ func (n *seqDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut
 func (n *seqDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	p, err := store.ParseSeq(name)
 	moving := p.From.V < 0 || p.To.V < 0
+	for _, item := range p.List { // resolved when opened: an open end moves too
+		moving = moving || item.From.V < 0 || item.To.V < 0 || (item.Kind == store.KindRange && !item.To.Set)
+	}
 	return lookupView(ctx, n.EmbeddedInode(), name, n.stream, p, err, moving, out)
 }
 

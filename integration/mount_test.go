@@ -96,6 +96,8 @@ func TestMountShellTools(t *testing.T) {
 		{"seq/:1", events(0, 1)},
 		{"seq/17:", events(17, 18, 19)},
 		{"seq/-2:", events(18, 19)},
+		{"seq/7,3,7,-1", events(7, 3, 7, 19)},
+		{"seq/1:2,18:", events(1, 2, 18, 19)},
 		{"index/time/2000:4000", events(2, 3, 4)},
 		{"index/time/2500:4500", events(3, 4)},
 		{"index/time/18000:", events(18, 19)},

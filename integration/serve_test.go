@@ -85,6 +85,8 @@ func TestServeAPI(t *testing.T) {
 		{"POST", "/streams/app/ev", nd, `{"text":"five\n","tags":["error"]}` + "\n" + `{"payload":"AAEC/w=="}` + "\n", 200, `{"first":4,"count":2}`},
 		{"GET", "/streams/app/ev/seq/0:2", "", "", 200, "one\ntwo\nthree\n"},
 		{"GET", "/streams/app/ev/seq/-1", "", "", 200, "\x00\x01\x02\xff"},
+		{"GET", "/streams/app/ev/seq/2,0,2,3:4", "", "", 200, "three\none\nthree\nfourfive\n"},
+		{"GET", "/streams/app/ev/seq/0,9", "", "", 404, "seq/9 of 6 records"},
 		{"GET", "/streams/app/ev/tag/error", "", "", 200, "one\nfive\n"},
 		{"GET", "/streams/app/ev/query/error+db", "", "", 200, "one\n"},
 		{"GET", "/streams/app/ev/index/time/-1h:", "", "", 200, "one\ntwo\nthree\nfourfive\n\x00\x01\x02\xff"},

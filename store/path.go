@@ -21,7 +21,12 @@ const (
 	KindQuery              // tag/T and query/EXPR
 	KindFollow             // follow
 	KindStat               // stat.json
+	KindList               // seq/3,17,42 and seq/1:3,7,-1: records in the order named
 )
+
+// MaxListItems bounds the items of a list in seq/, as a request's size
+// bounds it anyway: a list costs a lookup an item.
+const MaxListItems = 10000
 
 // Directory names of a stream's views, and its other entries.
 const (
@@ -56,6 +61,7 @@ type Path struct {
 	From, To Bound  // KindRecord (From only), KindRange: record numbers; KindIndex: values
 	Index    string // KindIndex
 	Query    Query  // KindQuery
+	List     []Path // KindList: its items, each KindRecord or KindRange
 }
 
 // ParsePath parses a view path relative to a stream directory, such as
@@ -95,8 +101,27 @@ func ParsePath(p string) (Path, error) {
 }
 
 // ParseSeq parses a name in seq/: N, A:B with either end optional, negative
-// numbers counting from the end, _N spelling -N.
+// numbers counting from the end, _N spelling -N; or a list of these joined
+// by commas, whose records come in the order named, repeats kept.
 func ParseSeq(name string) (Path, error) {
+	if !strings.Contains(name, ",") {
+		return parseSeqItem(name)
+	}
+	if n := strings.Count(name, ",") + 1; n > MaxListItems {
+		return Path{}, fmt.Errorf("%w: seq/ lists %d items, more than %d", ErrBadName, n, MaxListItems)
+	}
+	var list []Path
+	for item := range strings.SplitSeq(name, ",") {
+		p, err := parseSeqItem(item)
+		if err != nil {
+			return Path{}, err
+		}
+		list = append(list, p)
+	}
+	return Path{Kind: KindList, List: list}, nil
+}
+
+func parseSeqItem(name string) (Path, error) {
 	a, b, isRange := strings.Cut(name, ":")
 	from, err := parseRecordBound(a, name, isRange)
 	if err != nil {
@@ -232,6 +257,12 @@ func (p Path) String() string {
 		return SeqDir + "/" + p.From.String()
 	case KindRange:
 		return SeqDir + "/" + p.From.String() + ":" + p.To.String()
+	case KindList:
+		items := make([]string, len(p.List))
+		for i, item := range p.List {
+			items[i] = strings.TrimPrefix(item.String(), SeqDir+"/")
+		}
+		return SeqDir + "/" + strings.Join(items, ",")
 	case KindIndex:
 		return IndexDir + "/" + p.Index + "/" + p.From.String() + ":" + p.To.String()
 	case KindQuery:

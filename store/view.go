@@ -25,8 +25,9 @@ type View interface {
 	// the view, as of the last Size: 0, the end of a record, or the size.
 	Boundary(off int64) (int64, error)
 	// Scan calls fn with each record of the view numbered from on, as of
-	// the last Size, and returns the number to continue from. The payload
-	// is only valid during the call.
+	// the last Size, and returns the number to continue from (for a list
+	// in seq/, a place in the list). The payload is only valid during the
+	// call.
 	Scan(from int64, fn func(rec int64, p *Payload) error) (next int64, err error)
 }
 
@@ -36,7 +37,7 @@ type View interface {
 // index or a query naming no known tag is ErrNotFound.
 func (s *Stream) View(p Path) (View, error) {
 	var count int64
-	if p.Kind == KindRecord || p.Kind == KindRange {
+	if p.Kind == KindRecord || p.Kind == KindRange || p.Kind == KindList {
 		var err error
 		if count, err = s.Count(); err != nil {
 			return nil, err
@@ -44,27 +45,17 @@ func (s *Stream) View(p Path) (View, error) {
 	}
 	var v View
 	switch p.Kind {
-	case KindRecord:
-		i := p.From.V
-		if i < 0 {
-			i += count
-		}
-		if i < 0 || i >= count {
-			return nil, fmt.Errorf("stream %s: %s of %d records: %w", s.name, p, count, ErrNotFound)
-		}
-		v = s.fixedRange(i, i)
-	case KindRange:
-		first, last := int64(0), int64(math.MaxInt64)
-		if p.From.Set {
-			first = max(0, resolve(p.From.V, count))
-		}
-		if p.To.Set {
-			last = resolve(p.To.V, count)
-		}
-		if first > last {
-			return nil, fmt.Errorf("stream %s: %s resolves to %d:%d: %w", s.name, p, first, last, ErrNotFound)
+	case KindRecord, KindRange:
+		first, last, err := s.resolveSeq(p, count)
+		if err != nil {
+			return nil, err
 		}
 		v = s.fixedRange(first, last)
+	case KindList:
+		var err error
+		if v, err = s.pick(p.List, count); err != nil {
+			return nil, err
+		}
 	case KindIndex:
 		idx, err := s.IndexNumber(p.Index)
 		if err != nil {
@@ -84,6 +75,29 @@ func (s *Stream) View(p Path) (View, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// resolveSeq resolves seq/N or seq/A:B against count records: the first
+// and last record (last may be MaxInt64: open).
+func (s *Stream) resolveSeq(p Path, count int64) (first, last int64, err error) {
+	if p.Kind == KindRecord {
+		i := resolve(p.From.V, count)
+		if i < 0 || i >= count {
+			return 0, 0, fmt.Errorf("stream %s: %s of %d records: %w", s.name, p, count, ErrNotFound)
+		}
+		return i, i, nil
+	}
+	first, last = 0, math.MaxInt64
+	if p.From.Set {
+		first = max(0, resolve(p.From.V, count))
+	}
+	if p.To.Set {
+		last = resolve(p.To.V, count)
+	}
+	if first > last {
+		return 0, 0, fmt.Errorf("stream %s: %s resolves to %d:%d: %w", s.name, p, first, last, ErrNotFound)
+	}
+	return first, last, nil
 }
 
 func resolve(v, count int64) int64 {

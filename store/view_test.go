@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +72,11 @@ func TestViews(t *testing.T) {
 		{"query/even+three,seven", []int64{0, 6, 7}, false},
 		{"query/even+nosuch,seven", []int64{7}, false},
 		{"query/three,even", []int64{0, 2, 3, 4, 6, 8, 9}, false},
+		{"seq/3,7,1", []int64{3, 7, 1}, true},
+		{"seq/7,7,-1", []int64{7, 7, 9}, true},
+		{"seq/1:3,7,_1", []int64{1, 2, 3, 7, 9}, true},
+		{"seq/8:,0", []int64{8, 9, 0}, true},
+		{"seq/5:30,2,:1", []int64{5, 6, 7, 8, 9, 2, 0, 1}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.path, func(t *testing.T) {
@@ -110,7 +116,8 @@ func checkBoundaries(t *testing.T, v View, recs []int64) {
 
 func TestViewsNotFound(t *testing.T) {
 	_, s := tenRecords(t)
-	for _, p := range []string{"seq/10", "seq/-11", "seq/5:-6", "seq/-2:3", "index/nosuch/1:2", "tag/nosuch", "query/a+b,c"} {
+	for _, p := range []string{"seq/10", "seq/-11", "seq/5:-6", "seq/-2:3", "index/nosuch/1:2", "tag/nosuch", "query/a+b,c",
+		"seq/3,10", "seq/1,20:30", "seq/0,-11"} {
 		if _, err := s.View(mustParse(t, p)); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: %v, want ErrNotFound", p, err)
 		}
@@ -130,6 +137,8 @@ func TestParsePath(t *testing.T) {
 		"stat.json":   {Kind: KindStat},
 		"tag/a-b_c":   {Kind: KindQuery, Query: Query{{"a-b_c"}}},
 		"query/a+b,c": {Kind: KindQuery, Query: Query{{"a", "b"}, {"c"}}},
+		"seq/3,17,-1": {Kind: KindList, List: []Path{{Kind: KindRecord, From: Bound{3, true}}, {Kind: KindRecord, From: Bound{17, true}}, {Kind: KindRecord, From: Bound{-1, true}}}},
+		"seq/1:3,5:":  {Kind: KindList, List: []Path{{Kind: KindRange, From: Bound{1, true}, To: Bound{3, true}}, {Kind: KindRange, From: Bound{5, true}}}},
 	}
 	for p, want := range good {
 		got, err := ParsePath(p)
@@ -144,7 +153,8 @@ func TestParsePath(t *testing.T) {
 	bad := []string{"seq/x", "seq/5:2", "seq/-1:-2", "seq/+5", "seq/05", "seq/-0", "seq/1:2:3", "seq/", "seq/ 1",
 		"seq/99999999999999999999", "index/time", "index/time/b:c", "index/n/5:1", "index/n/1h:", "index/a b/1:2",
 		"tag/", "tag/a+b", "tag/a/b", "query/", "query/a+", "query/,a", "query/a,,b", "nosuch", "payloads/x", "follow/1",
-		"index/time/2300-01-01T00:00:00Z:", "index/time/:1600-01-01T00:00:00Z"} // past what int64 nanoseconds hold
+		"index/time/2300-01-01T00:00:00Z:", "index/time/:1600-01-01T00:00:00Z", // past what int64 nanoseconds hold
+		"seq/1,", "seq/,1", "seq/1,,2", "seq/1,x", "seq/1,5:2", "seq/" + strings.Repeat("1,", MaxListItems) + "1"}
 	for _, p := range bad {
 		if _, err := ParsePath(p); !errors.Is(err, ErrBadName) {
 			t.Errorf("%s: %v, want ErrBadName", p, err)
@@ -315,6 +325,11 @@ func TestScan(t *testing.T) {
 		{"index/time/30:60", 0, seqOf(3, 6), 7},
 		{"tag/even", 3, []int64{4, 6, 8}, 9},
 		{"query/seven,three", 0, []int64{0, 3, 6, 7, 9}, 10},
+		// In a list, from and next are places in the list.
+		{"seq/7,2:4,7", 0, []int64{7, 2, 3, 4, 7}, 5},
+		{"seq/7,2:4,7", 2, []int64{3, 4, 7}, 5},
+		{"seq/7,2:4,7", 4, []int64{7}, 5},
+		{"seq/7,2:4,7", 5, nil, 5},
 	} {
 		v, err := s.View(mustParse(t, c.path))
 		if err != nil {

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// pickView is the records a list in seq/ names (seq/3,17,42 or
+// seq/1:3,7,-1), in the order named, repeats kept. Each item is a run of
+// consecutive records, resolved when the view opens: the view is final.
+type pickView struct {
+	s     *Stream
+	parts []extent
+	ends  []int64 // ends[k]: the view's bytes up to and including parts[k]
+}
+
+// pick resolves the items of a list against count records: a list is what
+// its items name now. An item naming no record that exists is ErrNotFound;
+// a range reaching past the last record stops there.
+func (s *Stream) pick(items []Path, count int64) (*pickView, error) {
+	v := &pickView{s: s, parts: make([]extent, 0, len(items)), ends: make([]int64, 0, len(items))}
+	size := int64(0)
+	for _, item := range items {
+		first, last, err := s.resolveSeq(item, count)
+		if err != nil {
+			return nil, err
+		}
+		last = min(last, count-1)
+		if first > last {
+			return nil, fmt.Errorf("stream %s: %s of %d records: %w", s.name, item, count, ErrNotFound)
+		}
+		ext, err := s.spanned(first, last+1, true)
+		if err != nil {
+			return nil, err
+		}
+		size += ext.stop - ext.start
+		v.parts = append(v.parts, ext)
+		v.ends = append(v.ends, size)
+	}
+	return v, nil
+}
+
+func (v *pickView) size() int64 {
+	if len(v.ends) == 0 {
+		return 0
+	}
+	return v.ends[len(v.ends)-1]
+}
+
+func (v *pickView) Size() (int64, error) { return v.size(), nil }
+func (v *pickView) Final() bool          { return true }
+
+// part returns the item holding byte off of the view and where it starts.
+func (v *pickView) part(off int64) (k int, at int64) {
+	k = sort.Search(len(v.ends), func(k int) bool { return v.ends[k] > off })
+	if k > 0 {
+		at = v.ends[k-1]
+	}
+	return k, at
+}
+
+func (v *pickView) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for k, at := v.part(off); k < len(v.parts) && n < len(p); k++ {
+		ext := v.parts[k]
+		m, err := readSpan(v.s, p[n:], ext.start+off+int64(n)-at, ext.stop)
+		n += m
+		if err != nil && !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		at = v.ends[k]
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (v *pickView) Boundary(off int64) (int64, error) {
+	if off <= 0 {
+		return 0, nil
+	}
+	k, at := v.part(off)
+	if k == len(v.parts) {
+		return v.size(), nil
+	}
+	if off == at {
+		return at, nil // where part k begins
+	}
+	ext := v.parts[k]
+	pos := ext.start + off - at
+	i, err := v.s.searchRecords(ext.first, ext.end, func(i int64) (bool, error) {
+		end, err := v.s.end(i)
+		return end >= pos, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	end, err := v.s.end(i)
+	return at + end - ext.start, err
+}
+
+// Scan calls fn with the records of the list from the from-th on, a
+// record named twice counting twice: from is a place in the list, not a
+// record number, as records may come in any order.
+func (v *pickView) Scan(from int64, fn func(int64, *Payload) error) (int64, error) {
+	at := int64(0) // the place in the list of ext's first record
+	for _, ext := range v.parts {
+		n := ext.end - ext.first
+		if from < at+n {
+			next := max(from, at)
+			err := v.s.scanRange(ext.first+next-at, ext.end, func(rec int64, p *Payload) error {
+				if err := fn(rec, p); err != nil {
+					return err
+				}
+				next++
+				return nil
+			})
+			if err != nil {
+				return next, err
+			}
+		}
+		at += n
+	}
+	return max(from, at), nil
+}
