@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"bufio"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/franzfs/franzfs/store"
@@ -191,59 +194,119 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 	if err != nil {
 		return err
 	}
-	framed, follow := r.URL.Query().Get("format") == "json", r.URL.Query().Has("follow")
-	if !framed && !follow {
+	format, follow := r.URL.Query().Get("format"), r.URL.Query().Has("follow")
+	if format == "" && !follow {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", fmt.Sprint(size))
 		_, err := io.Copy(w, io.NewSectionReader(v, 0, size))
 		return err
 	}
+	var emit func(rec int64, p *store.Payload) error
+	out := bufio.NewWriterSize(w, 64<<10)
+	switch format {
+	case "":
+		w.Header().Set("Content-Type", "application/octet-stream")
+		emit = func(_ int64, p *store.Payload) error {
+			_, err := p.WriteTo(out)
+			return err
+		}
+	case "framed": // as the franz CLI frames records: an 8-byte little-endian length first
+		w.Header().Set("Content-Type", "application/octet-stream")
+		emit = func(_ int64, p *store.Payload) error {
+			out.Write(binary.LittleEndian.AppendUint64(out.AvailableBuffer(), uint64(p.Len())))
+			_, err := p.WriteTo(out)
+			return err
+		}
+	case "json":
+		w.Header().Set("Content-Type", BatchContentType)
+		if emit, err = jsonLines(out, st); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w: format %q: want json or framed", errBadRequest, format)
+	}
 	flush := func() error {
+		if err := out.Flush(); err != nil {
+			return err
+		}
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
 		return nil
 	}
-	if !framed {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		return st.ScanFollow(r.Context(), v, 0, follow, func(_ int64, p *store.Payload) error {
-			_, err := p.WriteTo(w)
-			return err
-		}, flush)
-	}
-	w.Header().Set("Content-Type", BatchContentType)
-	indices := st.Indices()
-	var line []byte
-	return st.ScanFollow(r.Context(), v, 0, follow, func(rec int64, p *store.Payload) error {
-		fr := FramedRecord{Seq: rec, Index: map[string]int64{}}
-		for i, name := range indices {
-			if fr.Index[name], err = st.IndexValue(i, rec); err != nil {
-				return err
-			}
-		}
-		if fr.Tags, err = st.RecordTags(rec); err != nil {
-			return err
-		}
-		line, err = writeFramed(w, line[:0], fr, p)
-		return err
-	}, flush)
+	return st.ScanFollow(r.Context(), v, 0, follow, emit, flush)
 }
 
-// writeFramed writes one line of ?format=json: fr with p as its payload,
-// as encoding/json would, but with the payload encoded in pieces as it is
-// read, whatever its size. line is a buffer to reuse, returned grown.
-func writeFramed(w io.Writer, line []byte, fr FramedRecord, p *store.Payload) ([]byte, error) {
-	head, err := json.Marshal(fr)
-	if err != nil {
-		return line, err
+// jsonLines returns an emitter of ?format=json lines, as encoding/json
+// would write a FramedRecord, without its per-record allocations: names
+// are encoded once, and each record's tags come from one walk of the
+// postings.
+func jsonLines(out *bufio.Writer, st *store.Stream) (func(int64, *store.Payload) error, error) {
+	indices := st.Indices()
+	order := make([]int, len(indices)) // encoding/json writes map keys sorted
+	for i := range order {
+		order[i] = i
 	}
-	// {"seq":...,"payload":null} less its null, then the base64 and "}.
-	line = append(line, head[:len(head)-len(`null}`)]...)
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(indices[a], indices[b]) })
+	keys := make([][]byte, len(indices))
+	for i, name := range indices {
+		key, err := json.Marshal(name)
+		if err != nil {
+			return nil, err
+		}
+		keys[i] = key
+	}
+	tagger, err := st.Tagger()
+	if err != nil {
+		return nil, err
+	}
+	var tags []string
+	var line []byte
+	return func(rec int64, p *store.Payload) error {
+		line = append(line[:0], `{"seq":`...)
+		line = strconv.AppendInt(line, rec, 10)
+		line = append(line, `,"index":{`...)
+		for k, i := range order {
+			v, err := st.IndexValue(i, rec)
+			if err != nil {
+				return err
+			}
+			if k > 0 {
+				line = append(line, ',')
+			}
+			line = append(line, keys[i]...)
+			line = append(line, ':')
+			line = strconv.AppendInt(line, v, 10)
+		}
+		line = append(line, `},"tags":`...)
+		if tags, err = tagger.Tags(rec, tags[:0]); err != nil {
+			return err
+		}
+		if len(tags) == 0 {
+			line = append(line, "null"...)
+		} else {
+			tagsJSON, err := json.Marshal(tags)
+			if err != nil {
+				return err
+			}
+			line = append(line, tagsJSON...)
+		}
+		line = append(line, `,"payload":`...)
+		var err error
+		line, err = writePayload(out, line, p)
+		return err
+	}, nil
+}
+
+// writePayload writes line and then p as a JSON string (base64) closing
+// the record's line; a large payload is encoded in pieces as it is read.
+// line is a buffer to reuse, returned grown.
+func writePayload(w io.Writer, line []byte, p *store.Payload) ([]byte, error) {
 	line = append(line, '"')
 	if !p.Large() {
 		line = base64.StdEncoding.AppendEncode(line, p.Inline())
 		line = append(line, "\"}\n"...)
-		_, err = w.Write(line)
+		_, err := w.Write(line)
 		return line, err
 	}
 	if _, err := w.Write(line); err != nil {
@@ -256,7 +319,7 @@ func writeFramed(w io.Writer, line []byte, fr FramedRecord, p *store.Payload) ([
 	if err := enc.Close(); err != nil {
 		return line, err
 	}
-	_, err = io.WriteString(w, "\"}\n")
+	_, err := io.WriteString(w, "\"}\n")
 	return line, err
 }
 

@@ -208,3 +208,56 @@ func (s *Stream) RecordTags(i int64) ([]string, error) {
 	}
 	return out, nil
 }
+
+// A Tagger gives the tags of records asked for one after another, from one
+// walk of every tag's postings when they come in ascending order (a scan),
+// rather than a search of every tag for each record.
+type Tagger struct {
+	s    *Stream
+	tags []string
+	its  []*postingsIter
+	last int64
+}
+
+// Tagger starts a walk of the stream's tags as they are now.
+func (s *Stream) Tagger() (*Tagger, error) {
+	tags, err := s.Tags()
+	if err != nil {
+		return nil, err
+	}
+	t := &Tagger{s: s, tags: tags, its: make([]*postingsIter, len(tags)), last: -1}
+	return t, t.restart()
+}
+
+func (t *Tagger) restart() error {
+	for i, tag := range t.tags {
+		it, err := t.s.postings(tag)
+		if err != nil {
+			return err
+		}
+		t.its[i] = it
+	}
+	return nil
+}
+
+// Tags returns the tags of visible record rec, appended to out. Asked in
+// ascending order, each tag's postings are read once, in chunks.
+func (t *Tagger) Tags(rec int64, out []string) ([]string, error) {
+	if rec < t.last {
+		if err := t.restart(); err != nil {
+			return out, err
+		}
+	}
+	t.last = rec
+	for i, it := range t.its {
+		it.setLimit(rec + 1)
+		v, ok, err := it.seek(rec)
+		if err != nil {
+			return out, err
+		}
+		if ok && v == rec {
+			out = append(out, t.tags[i])
+		}
+	}
+	return out, nil
+}

@@ -378,3 +378,23 @@ func TestConcurrentAppends(t *testing.T) {
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// A Tagger gives what RecordTags gives, asked in order, out of order and
+// again.
+func TestTagger(t *testing.T) {
+	_, s := tenRecords(t)
+	tg, err := s.Tagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range []int64{0, 1, 2, 3, 6, 7, 9, 2, 2, 7, 0, 8} {
+		want, err := s.RecordTags(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tg.Tags(rec, nil)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("record %d: %v, %v; want %v", rec, got, err, want)
+		}
+	}
+}
