@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/franzfs/franzfs/store"
 	"github.com/franzfs/franzfs/tree"
@@ -103,12 +104,12 @@ func (s *Server) handleRead(rw http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	st, _, err := s.tree.Open(name)
+	st, release, err := s.reader(name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	defer st.Close()
+	defer release()
 	if view == "" {
 		view = store.StatFile
 	}
@@ -141,6 +142,18 @@ func (s *Server) handleRead(rw http.ResponseWriter, r *http.Request) {
 		}
 		s.fail(w, r, err)
 	}
+}
+
+// reader returns stream name open for reading, kept open between requests.
+func (s *Server) reader(name string) (*store.Stream, func(), error) {
+	origin, err := s.tree.Origin(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.readers.get(name, origin, func() (*store.Stream, error) {
+		st, _, err := s.tree.Open(name)
+		return st, err
+	})
 }
 
 // sentWriter notes whether the answer's header went out.
@@ -196,8 +209,20 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 	}
 	format, follow := r.URL.Query().Get("format"), r.URL.Query().Has("follow")
 	if format == "" && !follow {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Length", fmt.Sprint(size))
+		h := w.Header()
+		h["Content-Type"] = octetStream
+		h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
+		if size <= smallView {
+			// Read whole, so that header and body leave in one write.
+			buf := smallViews.Get().(*[]byte)
+			defer smallViews.Put(buf)
+			b := (*buf)[:size]
+			if _, err := v.ReadAt(b, 0); err != nil && err != io.EOF {
+				return err
+			}
+			_, err := w.Write(b)
+			return err
+		}
 		_, err := io.Copy(w, io.NewSectionReader(v, 0, size))
 		return err
 	}
@@ -236,6 +261,13 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 	}
 	return st.ScanFollow(r.Context(), v, 0, follow, emit, flush)
 }
+
+var octetStream = []string{"application/octet-stream"}
+
+// smallView is the size up to which a view is answered from one buffer.
+const smallView = 64 << 10
+
+var smallViews = sync.Pool{New: func() any { b := make([]byte, smallView); return &b }}
 
 // jsonLines returns an emitter of ?format=json lines, as encoding/json
 // would write a FramedRecord, without its per-record allocations: names
@@ -372,6 +404,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		wr.Close()
 		delete(s.writers, name)
 	}
+	s.readers.drop(name) // its files may go: no descriptor keeps them
 	err := store.RemoveIn(s.root, name)
 	s.mu.Unlock()
 	if err != nil {

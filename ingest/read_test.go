@@ -73,10 +73,12 @@ func TestFormats(t *testing.T) {
 		return out
 	}
 	for view, want := range map[string][]int{
-		"seq/0:":       seq(0, 39),
-		"seq/15:19":    seq(15, 19),
-		"tag/y":        tagged(func(t []string) bool { return slices.Contains(t, "y") }),
-		"query/x+z,y":  tagged(func(t []string) bool { return slices.Contains(t, "y") || slices.Contains(t, "x") && slices.Contains(t, "z") }),
+		"seq/0:":    seq(0, 39),
+		"seq/15:19": seq(15, 19),
+		"tag/y":     tagged(func(t []string) bool { return slices.Contains(t, "y") }),
+		"query/x+z,y": tagged(func(t []string) bool {
+			return slices.Contains(t, "y") || slices.Contains(t, "x") && slices.Contains(t, "z")
+		}),
 		"seq/17,3,3,0": {17, 3, 3, 0},
 		"seq/-1,5:6,1": {39, 5, 6, 1},
 	} {

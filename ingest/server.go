@@ -40,6 +40,9 @@ type Config struct {
 	// MaxRequestTags the distinct tags of a request (DefaultMaxRequestTags
 	// if 0).
 	MaxWriters, MaxRequestTags int
+	// MaxReaders bounds the streams kept open for reading between
+	// requests (DefaultMaxReaders if 0).
+	MaxReaders int
 	// Token, if set, must be sent as "Authorization: Bearer TOKEN".
 	Token string
 	// IdleClose closes a stream's writer, releasing its lock, once no
@@ -64,6 +67,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	bodies  budget
+	readers readers
 
 	mu      sync.Mutex
 	writers map[string]*openWriter // GUARDED_BY(mu): by stream name
@@ -96,6 +100,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BodyTimeout == 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout
 	}
+	if cfg.MaxReaders == 0 {
+		cfg.MaxReaders = DefaultMaxReaders
+	}
 	if cfg.MaxWriters == 0 {
 		cfg.MaxWriters = DefaultMaxWriters
 	}
@@ -113,7 +120,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.IdleClose = DefaultIdleClose
 	}
 	s := &Server{cfg: cfg, root: root, tree: tree.New(root, images), log: cfg.Logger, metrics: newMetrics(),
-		writers: map[string]*openWriter{}, done: make(chan struct{}), bodies: budget{left: cfg.BodyMemory}}
+		writers: map[string]*openWriter{}, done: make(chan struct{}), bodies: budget{left: cfg.BodyMemory},
+		readers: readers{max: cfg.MaxReaders, open: map[string]*openReader{}}}
 	s.metrics.reg.MustRegister(fsyncCollector{s})
 	if cfg.IdleClose > 0 {
 		go s.closeIdle()
@@ -270,6 +278,7 @@ func (s *Server) Close() error {
 		errs = append(errs, w.Close())
 		delete(s.writers, name)
 	}
+	s.readers.closeAll()
 	errs = append(errs, s.root.Close())
 	return errors.Join(errs...)
 }

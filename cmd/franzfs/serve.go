@@ -51,6 +51,7 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 			&cli.DurationFlag{Name: "body-timeout", Value: ingest.DefaultBodyTimeout, Usage: "longest time to read a request body (408 beyond)"},
 			&cli.Int64Flag{Name: "body-memory", Value: ingest.DefaultBodyMemory, Usage: "most bytes of request bodies held at once (503 beyond)"},
 			&cli.IntFlag{Name: "max-writers", Value: ingest.DefaultMaxWriters, Usage: "most streams held open for appending; past it the one idle the longest is closed"},
+			&cli.IntFlag{Name: "max-readers", Value: ingest.DefaultMaxReaders, Usage: "most streams kept open for reading between requests; past it the one used least recently is closed"},
 			&cli.IntFlag{Name: "max-request-tags", Value: ingest.DefaultMaxRequestTags, Usage: "most distinct tags in one append request (400 beyond)"},
 			&cli.DurationFlag{Name: "idle-close", Value: ingest.DefaultIdleClose, Usage: "close a stream's writer, releasing its lock, after `DURATION` without appends (negative: never)"},
 		},
@@ -82,7 +83,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 		Live: cmd.String("live"), Archive: cmd.String("archive"), Sync: sync, Token: token,
 		MaxBody: cmd.Int64("max-body"), MaxRecord: cmd.Int64("max-record"), IdleClose: cmd.Duration("idle-close"),
 		BodyMemory: cmd.Int64("body-memory"), BodyTimeout: cmd.Duration("body-timeout"),
-		MaxWriters: cmd.Int("max-writers"), MaxRequestTags: cmd.Int("max-request-tags"),
+		MaxWriters: cmd.Int("max-writers"), MaxRequestTags: cmd.Int("max-request-tags"), MaxReaders: cmd.Int("max-readers"),
 	})
 	if err != nil {
 		ln.Close()
