@@ -223,7 +223,11 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 			_, err := w.Write(b)
 			return err
 		}
-		_, err := io.Copy(w, io.NewSectionReader(v, 0, size))
+		// Through a buffer of 256 KiB: each ReadAt of a tag view then
+		// serves thousands of records.
+		buf := bigViews.Get().(*[]byte)
+		defer bigViews.Put(buf)
+		_, err := io.CopyBuffer(writerOnly{w}, io.NewSectionReader(v, 0, size), *buf)
 		return err
 	}
 	var emit func(rec int64, p *store.Payload) error
@@ -267,7 +271,14 @@ var octetStream = []string{"application/octet-stream"}
 // smallView is the size up to which a view is answered from one buffer.
 const smallView = 64 << 10
 
-var smallViews = sync.Pool{New: func() any { b := make([]byte, smallView); return &b }}
+var (
+	smallViews = sync.Pool{New: func() any { b := make([]byte, smallView); return &b }}
+	bigViews   = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+)
+
+// writerOnly hides the ResponseWriter's ReadFrom, which reads 32 KiB at a
+// time, so that io.CopyBuffer uses the buffer given.
+type writerOnly struct{ io.Writer }
 
 // jsonLines returns an emitter of ?format=json lines, as encoding/json
 // would write a FramedRecord, without its per-record allocations: names

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -327,6 +326,10 @@ func (v *listView) refresh() error {
 		return err
 	}
 	v.it.setLimit(count)
+	// The records' tuples are read through a window of offsets.
+	offsets := v.s.window(v.s.offsets, OffsetsFile, count*v.s.width)
+	defer offsets.close()
+	var tuples [2 * wordSize]byte
 	for {
 		rec, ok, err := v.it.seek(v.next)
 		if err != nil {
@@ -335,8 +338,22 @@ func (v *listView) refresh() error {
 		if !ok {
 			break
 		}
-		start, stop, err := v.s.Span(rec, rec)
-		if err != nil {
+		var start, stop int64
+		if rec > 0 {
+			// end(rec-1) and end(rec): the last word of one tuple and the
+			// first of the next.
+			b := tuples[:]
+			if err := offsets.readAt(b[:wordSize], (rec-1)*v.s.width); err != nil {
+				return err
+			}
+			if err := offsets.readAt(b[wordSize:], rec*v.s.width); err != nil {
+				return err
+			}
+			start, stop = word(b), word(b[wordSize:])
+		} else if stop, err = v.s.end(0); err != nil {
+			return err
+		}
+		if err := v.s.checkSpan(rec, rec, start, stop); err != nil {
 			return err
 		}
 		v.recs = append(v.recs, rec)
@@ -374,12 +391,14 @@ func (v *listView) Scan(from int64, fn func(int64, *Payload) error) (int64, erro
 	v.mu.Unlock()
 	var buf []byte
 	p := &Payload{s: v.s}
+	payloads := v.s.window(v.s.payloads, PayloadsFile, v.s.knownEnd.Load())
+	defer payloads.close()
 	for i, rec := range recs {
 		sp := spans[i]
 		*p = Payload{s: v.s, rec: rec, start: sp.start, end: sp.stop}
 		if sp.stop-sp.start <= maxInline {
 			buf = slices.Grow(buf[:0], int(sp.stop-sp.start))[:sp.stop-sp.start]
-			if err := v.s.readPayloads(buf, sp.start); err != nil {
+			if err := payloads.readAt(buf, sp.start); err != nil {
 				return rec, err
 			}
 			p.buf = buf
@@ -414,13 +433,15 @@ func (v *listView) ReadAt(p []byte, off int64) (int, error) {
 		}
 	}
 	v.mu.Unlock()
+	payloads := v.s.window(v.s.payloads, PayloadsFile, v.s.knownEnd.Load())
+	defer payloads.close()
 	n := 0
 	for _, sp := range spans {
-		m, err := readSpan(v.s, p[n:], sp.start, sp.stop)
-		n += m
-		if err != nil && !errors.Is(err, io.EOF) {
+		m := int(min(int64(len(p)-n), sp.stop-sp.start))
+		if err := payloads.readAt(p[n:n+m], sp.start); err != nil {
 			return n, err
 		}
+		n += m
 		if n == len(p) {
 			return n, nil
 		}

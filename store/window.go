@@ -1,0 +1,58 @@
+package store
+
+import "sync"
+
+// windowSize is how much of a file one read brings in for reads that come
+// close together in ascending order, as a tag's records do: at one record
+// in ten of 100 B, one read serves about 65 records instead of one.
+const windowSize = 64 << 10
+
+var windows = sync.Pool{New: func() any { b := make([]byte, windowSize); return &b }}
+
+// A window reads a stream file through a copy of one stretch of it. It
+// trusts only bytes below limit, those of records visible when it was
+// made: bytes past them may still be being written.
+type window struct {
+	s     *Stream
+	f     File
+	name  string
+	limit int64
+	buf   *[]byte
+	data  []byte // the file's bytes [at, at+len(data))
+	at    int64
+}
+
+func (s *Stream) window(f File, name string, limit int64) *window {
+	return &window{s: s, f: f, name: name, limit: limit}
+}
+
+// readAt fills p with the file's bytes at off, all below the limit.
+func (w *window) readAt(p []byte, off int64) error {
+	end := off + int64(len(p))
+	if off >= w.at && end <= w.at+int64(len(w.data)) {
+		copy(p, w.data[off-w.at:])
+		return nil
+	}
+	if len(p) > windowSize/2 || end > w.limit {
+		return w.s.readFull(w.f, w.name, p, off)
+	}
+	if w.buf == nil {
+		w.buf = windows.Get().(*[]byte)
+	}
+	n := int(min(windowSize, w.limit-off))
+	if err := w.s.readFull(w.f, w.name, (*w.buf)[:n], off); err != nil {
+		w.data = nil
+		return err
+	}
+	w.data, w.at = (*w.buf)[:n], off
+	copy(p, w.data)
+	return nil
+}
+
+// close gives the buffer back.
+func (w *window) close() {
+	if w.buf != nil {
+		windows.Put(w.buf)
+		w.buf, w.data = nil, nil
+	}
+}
