@@ -3,7 +3,6 @@ package store
 import (
 	"bufio"
 	"io"
-	"slices"
 )
 
 // scanBytes is how much of offsets one read brings in while scanning: a
@@ -22,11 +21,11 @@ func (s *Stream) scanRange(first, end int64, fn func(rec int64, p *Payload) erro
 	if err != nil {
 		return err
 	}
-	payloads := bufio.NewReaderSize(io.NewSectionReader(s.payloads, start, stop-start), 1<<20)
-	chunk := max(1, scanBytes/s.width)
+	// Buffers sized to the range: a multiget scans many short ones.
+	payloads := bufio.NewReaderSize(io.NewSectionReader(s.payloads, start, stop-start), int(min(maxInline, stop-start)))
+	chunk := min(max(1, scanBytes/s.width), end-first)
 	tuples := make([]byte, chunk*s.width)
 	p := &Payload{s: s}
-	var buf []byte
 	pos := start
 	for at := first; at < end; at += chunk {
 		n := min(chunk, end-at)
@@ -41,11 +40,16 @@ func (s *Stream) scanRange(first, end int64, fn func(rec int64, p *Payload) erro
 			}
 			*p = Payload{s: s, rec: at + k, start: pos, end: e}
 			if e-pos <= maxInline {
-				buf = slices.Grow(buf[:0], int(e-pos))[:e-pos]
-				if _, err := io.ReadFull(payloads, buf); err != nil {
-					return s.readPayloads(buf, pos)
+				// In the reader's buffer, not copied: valid during fn.
+				b, err := payloads.Peek(int(e - pos))
+				if err != nil {
+					if rerr := s.readPayloads(make([]byte, e-pos), pos); rerr != nil {
+						return rerr // it names the file and the byte
+					}
+					return err
 				}
-				p.buf = buf
+				payloads.Discard(len(b))
+				p.buf = b
 			} else {
 				// Left where it is: reading goes on after it.
 				payloads.Reset(io.NewSectionReader(s.payloads, e, stop-e))
