@@ -18,17 +18,33 @@ func crashPayload(i int64) []byte {
 	return fmt.Appendf(nil, "record %d %s\n", i, strings.Repeat("x", int(i%97)))
 }
 
-func crashTags(i int64) []string {
-	if i%2 == 1 {
-		return []string{"odd"}
-	}
-	return nil
+// crashTagged says which records carry each tag in the crash test: several
+// tag files are written, and fsynced together, by most appends.
+var crashTagged = map[string]func(i int64) bool{
+	"odd": func(i int64) bool { return i%2 == 1 },
+	"by3": func(i int64) bool { return i%3 == 0 },
+	"all": func(i int64) bool { return true },
 }
 
-// crashChild appends batches with SyncAlways and prints the number of each
-// acknowledged record, until killed.
+func crashTags(i int64) []string {
+	var tags []string
+	for tag, has := range crashTagged {
+		if has(i) {
+			tags = append(tags, tag)
+		}
+	}
+	return tags
+}
+
+// crashChild appends batches with the sync mode FRANZFS_CRASH_SYNC names
+// and prints the number of each acknowledged record, until killed.
 func crashChild(dir string) {
-	w, err := OpenWriter(dir, WriterOptions{Create: true, Indices: []string{"time"}, Sync: SyncAlways})
+	sync, err := ParseSync(os.Getenv("FRANZFS_CRASH_SYNC"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	w, err := OpenWriter(dir, WriterOptions{Create: true, Indices: []string{"time"}, Sync: sync})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -59,19 +75,26 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// A writer killed at random moments loses no acknowledged record, leaves no
-// torn one, and the next writer goes on from where it stopped.
+// A writer killed at random moments, under each sync mode, loses no
+// acknowledged record or posting, leaves no torn one, and the next writer
+// goes on from where it stopped.
 func TestCrashKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test is slow")
 	}
+	for sync, rounds := range map[Sync]int{SyncAlways: 30, SyncBatch: 15, SyncNone: 15} {
+		t.Run(sync.String(), func(t *testing.T) { crashKill(t, sync, rounds) })
+	}
+}
+
+func crashKill(t *testing.T, sync Sync, rounds int) {
 	dir := filepath.Join(t.TempDir(), "s")
 	acked := int64(-1)
 	next := int64(0) // the record the next child appends first: written ones may be unacknowledged
 	rng := rand.New(rand.NewPCG(1, 2))
-	for round := 0; round < 50; round++ {
+	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "FRANZFS_CRASH_CHILD="+dir)
+		cmd.Env = append(os.Environ(), "FRANZFS_CRASH_CHILD="+dir, "FRANZFS_CRASH_SYNC="+sync.String())
 		stdout, _ := cmd.StdoutPipe()
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -115,7 +138,7 @@ func TestCrashKill(t *testing.T) {
 		}
 		next = verifyCrashed(t, dir, acked)
 	}
-	t.Logf("%d records acknowledged over 50 kills", acked+1)
+	t.Logf("%d records acknowledged over %d kills", acked+1, rounds)
 }
 
 // verifyCrashed checks the stream after a kill and returns its record count.
@@ -130,27 +153,28 @@ func verifyCrashed(t *testing.T, dir string, acked int64) int64 {
 	if count <= acked {
 		t.Fatalf("%d records after kill, %d acknowledged", count, acked+1)
 	}
-	var odd []int64
 	for i := int64(0); i < count; i++ {
 		got, err := s.Record(i)
 		if err != nil || string(got) != string(crashPayload(i)) {
 			t.Fatalf("record %d of %d: %q, %v", i, count, got, err)
 		}
-		if i%2 == 1 {
-			odd = append(odd, i)
-		}
 	}
-	if len(odd) > 0 {
-		v, err := s.View(Path{Kind: KindQuery, Query: Query{{"odd"}}})
+	for tag, has := range crashTagged {
+		var want []byte
+		for i := range count {
+			if has(i) {
+				want = append(want, crashPayload(i)...)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		v, err := s.View(Path{Kind: KindQuery, Query: Query{{tag}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var want []byte
-		for _, i := range odd {
-			want = append(want, crashPayload(i)...)
-		}
 		if got := readView(t, v); got != string(want) {
-			t.Fatalf("tag view after kill differs (%d records)", count)
+			t.Fatalf("tag %s after kill: %d bytes, want %d (%d records)", tag, len(got), len(want), count)
 		}
 	}
 	// Opening for writing repairs; the result checks clean.
