@@ -99,12 +99,7 @@ var viewDirs = []string{store.SeqDir, store.IndexDir, store.TagDir, store.QueryD
 func (s *Server) handleRead(rw http.ResponseWriter, r *http.Request) {
 	sw := &sentWriter{ResponseWriter: rw}
 	var w http.ResponseWriter = sw
-	name, view, err := s.splitStream(r.PathValue("path"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	st, release, err := s.reader(name)
+	st, view, release, err := s.openRequested(r.PathValue("path"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -144,16 +139,45 @@ func (s *Server) handleRead(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// reader returns stream name open for reading, kept open between requests.
-func (s *Server) reader(name string) (*store.Stream, func(), error) {
+// openRequested opens the stream a request path starts with, kept open
+// between requests, and returns the view path after it. A stream open
+// already is found without looking at the folders on the way.
+func (s *Server) openRequested(p string) (st *store.Stream, view string, release func(), err error) {
+	for i := strings.IndexByte(p, '/'); ; i = nextSlash(p, i) {
+		name := p
+		if i >= 0 {
+			name = p[:i]
+		}
+		if origin, err := s.tree.Origin(name); err == nil {
+			if st, release, ok := s.readers.cached(name, origin); ok {
+				return st, strings.TrimPrefix(p[len(name):], "/"), release, nil
+			}
+		}
+		if i < 0 {
+			break
+		}
+	}
+	name, view, err := s.splitStream(p)
+	if err != nil {
+		return nil, "", nil, err
+	}
 	origin, err := s.tree.Origin(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	return s.readers.get(name, origin, func() (*store.Stream, error) {
+	st, release, err = s.readers.get(name, origin, func() (*store.Stream, error) {
 		st, _, err := s.tree.Open(name)
 		return st, err
 	})
+	return st, view, release, err
+}
+
+// nextSlash returns the index of the next '/' in p after i, or -1.
+func nextSlash(p string, i int) int {
+	if j := strings.IndexByte(p[i+1:], '/'); j >= 0 {
+		return i + 1 + j
+	}
+	return -1
 }
 
 // sentWriter notes whether the answer's header went out.

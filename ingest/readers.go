@@ -32,6 +32,24 @@ type openReader struct {
 	gone   bool   // GUARDED_BY(readers.mu): out of the cache; the last user closes it
 }
 
+// cached returns stream name if it is open already and still leads to
+// origin, for release to give back.
+func (rs *readers) cached(name string, origin tree.Origin) (*store.Stream, func(), bool) {
+	rs.mu.Lock()
+	or := rs.open[name]
+	if or == nil || or.origin != origin {
+		rs.mu.Unlock()
+		return nil, nil, false
+	}
+	or.users++
+	rs.mu.Unlock()
+	if or.st.Deleted() { // get opens it afresh
+		rs.release(or)
+		return nil, nil, false
+	}
+	return or.st, func() { rs.release(or) }, true
+}
+
 // get returns stream name, which leads to origin now, opened by open if it
 // is not open already; release gives it back.
 func (rs *readers) get(name string, origin tree.Origin, open func() (*store.Stream, error)) (*store.Stream, func(), error) {
