@@ -25,6 +25,6 @@ if [[ $what == all || $what == mount ]]; then
 	echo
 fi
 if [[ $what == all || $what == serve ]]; then
-	echo "### the daemon vs NATS JetStream and Redis (go run ./scripts/benchserve)"
+	echo "### the daemon: request paths vs minimal net/http handlers, ingest vs NATS JetStream and Redis (go run ./scripts/benchserve)"
 	go run ./scripts/benchserve -franzfs "$bin/franzfs"
 fi

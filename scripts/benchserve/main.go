@@ -1,7 +1,10 @@
-// Command benchserve measures franzfs serve on loopback against NATS
-// JetStream (Debian's nats-server, file storage, acknowledged publishes)
-// and Redis XADD (Debian's redis-server, pipelined), all on this machine
-// in the same run, and prints the figures. scripts/bench.sh runs it.
+// Command benchserve measures franzfs serve on loopback: its request paths
+// (appends, gets, multigets, framed scans, tag views) against minimal
+// net/http handlers, and its ingest against NATS JetStream (Debian's
+// nats-server, file storage, acknowledged publishes) and Redis XADD
+// (Debian's redis-server, pipelined), all on this machine in the same run,
+// and prints the figures. scripts/bench.sh runs it; -only paths or -only
+// ingest runs a part.
 package main
 
 import (
@@ -27,7 +30,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-var franzfs = flag.String("franzfs", "franzfs", "the franzfs binary")
+var (
+	franzfs      = flag.String("franzfs", "franzfs", "the franzfs binary")
+	only         = flag.String("only", "", "run only this part: ingest or paths")
+	baselineKind = flag.String("baseline", "", "serve as a baseline handler (fixed or discard); used by paths")
+)
 
 const (
 	recordSize = 100
@@ -37,9 +44,19 @@ const (
 
 func main() {
 	flag.Parse()
+	if *baselineKind != "" {
+		baseline(*baselineKind)
+		return
+	}
 	dir, err := os.MkdirTemp("", "franzfs-benchserve-")
 	check(err)
 	defer os.RemoveAll(dir)
+	if *only != "ingest" {
+		benchPaths(dir)
+	}
+	if *only == "paths" {
+		return
+	}
 	lines := payloadLines()
 
 	fmt.Printf("== ingest: %d records of %d B in batches of %d, one client, acknowledged\n", batch*batches, recordSize, batch)
@@ -85,7 +102,11 @@ type served struct {
 
 func startServe(live string, args ...string) *served {
 	check(os.MkdirAll(live, 0o755))
-	cmd := exec.Command(*franzfs, append([]string{"serve", "--live", live, "--listen", "127.0.0.1:0"}, args...)...)
+	return startReady(exec.Command(*franzfs, append([]string{"serve", "--live", live, "--listen", "127.0.0.1:0"}, args...)...))
+}
+
+// startReady starts cmd and waits for its "ready: ADDR" line.
+func startReady(cmd *exec.Cmd) *served {
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	check(err)
