@@ -352,11 +352,17 @@ func jsonLines(out *bufio.Writer, st *store.Stream) (func(int64, *store.Payload)
 		if len(tags) == 0 {
 			line = append(line, "null"...)
 		} else {
-			tagsJSON, err := json.Marshal(tags)
-			if err != nil {
-				return err
+			// Tags are of [A-Za-z0-9_-] (store.ValidTag): nothing to escape.
+			line = append(line, '[')
+			for k, tag := range tags {
+				if k > 0 {
+					line = append(line, ',')
+				}
+				line = append(line, '"')
+				line = append(line, tag...)
+				line = append(line, '"')
 			}
-			line = append(line, tagsJSON...)
+			line = append(line, ']')
 		}
 		line = append(line, `,"payload":`...)
 		var err error

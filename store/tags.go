@@ -213,20 +213,40 @@ func (s *Stream) RecordTags(i int64) ([]string, error) {
 // walk of every tag's postings when they come in ascending order (a scan),
 // rather than a search of every tag for each record.
 type Tagger struct {
-	s    *Stream
-	tags []string
-	its  []*postingsIter
-	last int64
+	s     *Stream
+	tags  []string
+	its   []*postingsIter
+	last  int64
+	known int64 // records visible when tags was listed: later ones may carry new tags
 }
 
-// Tagger starts a walk of the stream's tags as they are now.
+// Tagger starts a walk of the stream's tags.
 func (s *Stream) Tagger() (*Tagger, error) {
-	tags, err := s.Tags()
+	t := &Tagger{s: s, last: -1}
+	return t, t.list()
+}
+
+// list learns the tags the stream has now, keeping the walks begun.
+func (t *Tagger) list() error {
+	count, err := t.s.Count()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	t := &Tagger{s: s, tags: tags, its: make([]*postingsIter, len(tags)), last: -1}
-	return t, t.restart()
+	tags, err := t.s.Tags()
+	if err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if !slices.Contains(t.tags, tag) {
+			it, err := t.s.postings(tag)
+			if err != nil {
+				return err
+			}
+			t.tags, t.its = append(t.tags, tag), append(t.its, it)
+		}
+	}
+	t.known = count
+	return nil
 }
 
 func (t *Tagger) restart() error {
@@ -240,15 +260,22 @@ func (t *Tagger) restart() error {
 	return nil
 }
 
-// Tags returns the tags of visible record rec, appended to out. Asked in
-// ascending order, each tag's postings are read once, in chunks.
+// Tags returns the tags of visible record rec, appended to out in the
+// order of the stream's tags. Asked in ascending order, each tag's postings
+// are read once, in chunks.
 func (t *Tagger) Tags(rec int64, out []string) ([]string, error) {
+	if rec >= t.known { // a record that came since: a tag may be new too
+		if err := t.list(); err != nil {
+			return out, err
+		}
+	}
 	if rec < t.last {
 		if err := t.restart(); err != nil {
 			return out, err
 		}
 	}
 	t.last = rec
+	first := len(out)
 	for i, it := range t.its {
 		it.setLimit(rec + 1)
 		v, ok, err := it.seek(rec)
@@ -259,5 +286,6 @@ func (t *Tagger) Tags(rec int64, out []string) ([]string, error) {
 			out = append(out, t.tags[i])
 		}
 	}
+	slices.Sort(out[first:]) // tags learnt later come last in t.tags
 	return out, nil
 }

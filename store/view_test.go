@@ -398,3 +398,19 @@ func TestTagger(t *testing.T) {
 		}
 	}
 }
+
+// A Tagger made before a record with a new tag was appended sees the tag.
+func TestTaggerNewTags(t *testing.T) {
+	w, s := tenRecords(t)
+	tg, err := s.Tagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Append(rec(10, []int64{100, 4}, "even", "aaa-new")); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	if got, err := tg.Tags(10, nil); err != nil || !slices.Equal(got, []string{"aaa-new", "even"}) {
+		t.Errorf("record 10: %v, %v; want [aaa-new even]", got, err)
+	}
+}
