@@ -490,6 +490,42 @@ func TestCLIHostileStreams(t *testing.T) {
 	}
 }
 
+// archive stops on SIGTERM within a block, exits 143 and leaves no image
+// and no temporary file.
+func TestArchiveInterrupted(t *testing.T) {
+	live, out := t.TempDir(), t.TempDir()
+	big := filepath.Join(live, "big")
+	writeStream(t, big, "", "", 8<<30) // one record of 8 GiB, all a hole
+	if err := os.Truncate(filepath.Join(big, "payloads"), 8<<30); err != nil {
+		t.Skipf("no sparse 8 GiB file here: %v", err)
+	}
+	cmd := exec.Command(franzfs, "archive", big, filepath.Join(out, "big.squashfs"))
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, "archive to begin writing", 20*time.Second, func() bool {
+		entries, _ := os.ReadDir(out)
+		return len(entries) > 0
+	})
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("archive still running 20 s after SIGTERM")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 143 || stderr.String() != "franzfs: interrupted (terminated)\n" {
+		t.Errorf("archive on SIGTERM: exit %d, %q; want 143 and one line", code, stderr.String())
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("an interrupted archive left %v", entries)
+	}
+}
+
 // vmHWM is the peak resident memory of process pid, in bytes.
 func vmHWM(t *testing.T, pid int) int64 {
 	t.Helper()

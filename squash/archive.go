@@ -2,6 +2,8 @@ package squash
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +49,9 @@ type Options struct {
 	// Progress, if not nil, is told how many bytes of the streams have been
 	// copied, of how many, as archiving goes on.
 	Progress func(done, total int64)
+	// Context, if not nil, stops archiving when it ends (Ctrl-C): Archive
+	// then returns its error and leaves no image.
+	Context context.Context
 }
 
 // ErrExists is returned when the image exists and Force is not set.
@@ -85,7 +90,8 @@ func Archive(out string, sources []Source, opts Options) (records []int64, err e
 			os.Remove(tmpName)
 		}
 	}()
-	err = write(tmp, plan, total, compress, opts.Progress)
+	ctx := cmp.Or(opts.Context, context.Background())
+	err = write(ctx, tmp, plan, total, compress, opts.Progress)
 	if err == nil {
 		err = tmp.Chmod(0o644) // CreateTemp makes it 0600
 	}
@@ -143,7 +149,7 @@ func snapshot(sources []Source) ([]planned, int64, error) {
 }
 
 // write writes the image of plan to out, then syncs it.
-func write(out *os.File, plan []planned, total int64, compress bool, progress func(int64, int64)) error {
+func write(ctx context.Context, out *os.File, plan []planned, total int64, compress bool, progress func(int64, int64)) error {
 	root := &wnode{isDir: true}
 	for _, p := range plan {
 		for _, f := range p.files {
@@ -156,7 +162,7 @@ func write(out *os.File, plan []planned, total int64, compress bool, progress fu
 						return err
 					}
 					defer src.Close()
-					return fn(src)
+					return fn(ctxReaderAt{ctx, src})
 				})
 			}
 			if err := root.add(path.Join(p.Path, f.Name), read, f.Size); err != nil {
@@ -176,6 +182,20 @@ func write(out *os.File, plan []planned, total int64, compress bool, progress fu
 		return err
 	}
 	return out.Sync()
+}
+
+// ctxReaderAt fails its reads once ctx ends, so that a long archive stops
+// within a block of Ctrl-C.
+type ctxReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
 }
 
 // verify reads every archived file back from the image and compares it

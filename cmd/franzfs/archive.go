@@ -78,7 +78,7 @@ func runArchive(ctx context.Context, cmd *cli.Command) error {
 	if compression != "gzip" && compression != "none" {
 		return usageError("--compression %s: franzfs writes gzip or none", compression)
 	}
-	opts := squash.Options{Compression: compression, Force: cmd.Bool("force"), Verify: cmd.Bool("verify")}
+	opts := squash.Options{Compression: compression, Force: cmd.Bool("force"), Verify: cmd.Bool("verify"), Context: ctx}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		bar := progressbar.DefaultBytes(-1, "archiving")
 		defer bar.Finish()
