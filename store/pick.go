@@ -91,14 +91,7 @@ func (v *pickView) Boundary(off int64) (int64, error) {
 	}
 	ext := v.parts[k]
 	pos := ext.start + off - at
-	i, err := v.s.searchRecords(ext.first, ext.end, func(i int64) (bool, error) {
-		end, err := v.s.end(i)
-		return end >= pos, err
-	})
-	if err != nil {
-		return 0, err
-	}
-	end, err := v.s.end(i)
+	end, err := v.s.endAtOrAfter(ext, pos)
 	return at + end - ext.start, err
 }
 

@@ -216,15 +216,21 @@ func (v *rangeView) Boundary(off int64) (int64, error) {
 	if pos <= ext.start || pos >= ext.stop {
 		return min(max(off, 0), ext.stop-ext.start), nil
 	}
-	i, err := v.s.searchRecords(ext.first, ext.end, func(i int64) (bool, error) {
-		end, err := v.s.end(i)
+	end, err := v.s.endAtOrAfter(ext, pos)
+	return end - ext.start, err
+}
+
+// endAtOrAfter returns the first end of a record of ext at or after byte
+// pos of payloads: where a read of a view ending at pos may stop whole.
+func (s *Stream) endAtOrAfter(ext extent, pos int64) (int64, error) {
+	i, err := s.searchRecords(ext.first, ext.end, func(i int64) (bool, error) {
+		end, err := s.end(i)
 		return end >= pos, err
 	})
 	if err != nil {
 		return 0, err
 	}
-	end, err := v.s.end(i)
-	return end - ext.start, err
+	return s.end(i)
 }
 
 func (v *rangeView) Final() bool {
