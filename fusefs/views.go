@@ -266,11 +266,22 @@ func (n *indexDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrO
 }
 
 func (n *indexDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
-	return dirList(n.stream.s.Indices(), fuse.S_IFDIR), 0
+	var names []string
+	for _, index := range n.stream.s.Indices() {
+		if name := store.IndexPathName(index); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return dirList(names, fuse.S_IFDIR), 0
 }
 
+// Lookup takes an index name as IndexPathName spells it.
 func (n *indexDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if _, err := n.stream.s.IndexNumber(name); err != nil {
+	index, err := store.ParseIndexPathName(name)
+	if err != nil {
+		return nil, syscall.ENOENT
+	}
+	if _, err := n.stream.s.IndexNumber(index); err != nil {
 		return nil, syscall.ENOENT
 	}
 	var attr fuse.AttrOut
@@ -281,7 +292,7 @@ func (n *indexDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) 
 	if ch := existing(n.EmbeddedInode(), name, always[*indexRangeDir]); ch != nil {
 		return ch, 0
 	}
-	return n.NewInode(ctx, &indexRangeDir{stream: n.stream, index: name}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
+	return n.NewInode(ctx, &indexRangeDir{stream: n.stream, index: index}, fs.StableAttr{Mode: fuse.S_IFDIR}), 0
 }
 
 // indexRangeDir is index/NAME/: ranges of values, looked up by name.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -37,12 +38,69 @@ const MaxIndices = 256
 // MaxRecordTags bounds the tags of one record.
 const MaxRecordTags = 64
 
-// ValidIndexName applies the tag rule to an index name.
+// ValidIndexName applies the tag rule to an index name: the rule for the
+// indices franzfs creates. Streams written by franz may hold any other
+// name but a newline (an empty one too); IndexPathName spells those.
 func ValidIndexName(name string) error {
 	if err := ValidTag(name); err != nil {
 		return fmt.Errorf("index name: %w", err)
 	}
 	return nil
+}
+
+// maxIndexNameLen bounds an index name read from a stream: one file name.
+const maxIndexNameLen = 255
+
+// escapeMark starts the path spelling of an index name that is not a
+// valid tag, and no valid tag holds it.
+const escapeMark = '%'
+
+// IndexPathName spells an index name for index/NAME/ in the mount and over
+// HTTP. A valid tag is itself; any other name, such as franz's unnamed
+// index "", is '%' and the name with every byte outside [A-Za-z0-9_-]
+// written %XX: "" is "%", "time\r" is "%time%0D".
+func IndexPathName(name string) string {
+	if ValidTag(name) == nil {
+		return name
+	}
+	b := []byte{escapeMark}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; isWordByte(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, escapeMark, "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
+		}
+	}
+	return string(b)
+}
+
+// ParseIndexPathName reads a name IndexPathName spelled; each name has
+// one spelling only.
+func ParseIndexPathName(s string) (string, error) {
+	if s == "" || s[0] != escapeMark {
+		return s, ValidIndexName(s)
+	}
+	var b []byte
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if c != escapeMark {
+			if !isWordByte(c) {
+				return "", fmt.Errorf("%w: index name %q: %q must be written %%%02X", ErrBadName, s, c, c)
+			}
+			b = append(b, c)
+			continue
+		}
+		v, err := strconv.ParseUint(s[i+1:min(i+3, len(s))], 16, 8)
+		if err != nil || len(s) < i+3 || isWordByte(byte(v)) || strings.ToUpper(s[i+1:i+3]) != s[i+1:i+3] {
+			return "", fmt.Errorf("%w: index name %q: bad escape at %d", ErrBadName, s, i)
+		}
+		b = append(b, byte(v))
+		i += 2
+	}
+	if len(b) > maxIndexNameLen || ValidTag(string(b)) == nil {
+		return "", fmt.Errorf("%w: index name %q is not spelled as IndexPathName spells it", ErrBadName, s)
+	}
+	return string(b), nil
 }
 
 // ValidStreamName reports whether name is a stream path relative to a live

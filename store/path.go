@@ -84,8 +84,12 @@ func ParsePath(p string) (Path, error) {
 	case SeqDir:
 		return ParseSeq(name)
 	case IndexDir:
-		index, rng, ok := strings.Cut(name, "/")
+		spelled, rng, ok := strings.Cut(name, "/")
 		if ok {
+			index, err := ParseIndexPathName(spelled)
+			if err != nil {
+				return Path{}, err
+			}
 			return ParseIndexRange(index, rng, time.Now())
 		}
 	case TagDir:
@@ -158,11 +162,9 @@ func parseRecordBound(s, name string, mayBeEmpty bool) (Bound, error) {
 
 // ParseIndexRange parses X:Y in index/NAME/; either end may be left out, and
 // X alone means X:X. For the time index, X and Y may also be RFC 3339 times,
-// "now", or negative durations back from now (-15m).
+// "now", or negative durations back from now (-15m). index is the name
+// itself, not its path spelling.
 func ParseIndexRange(index, rng string, now time.Time) (Path, error) {
-	if err := ValidIndexName(index); err != nil {
-		return Path{}, err
-	}
 	p := Path{Kind: KindIndex, Index: index}
 	parse := func(s string) (Bound, bool) {
 		if s == "" {
@@ -189,10 +191,10 @@ func ParseIndexRange(index, rng string, now time.Time) (Path, error) {
 		}
 	}
 	if !found {
-		return Path{}, fmt.Errorf("%w: index/%s/%s: not a range X:Y of index values", ErrBadName, index, rng)
+		return Path{}, fmt.Errorf("%w: index/%s/%s: not a range X:Y of index values", ErrBadName, IndexPathName(index), rng)
 	}
 	if p.From.Set && p.To.Set && p.From.V > p.To.V {
-		return Path{}, fmt.Errorf("%w: index/%s/%s: start after end", ErrBadName, index, rng)
+		return Path{}, fmt.Errorf("%w: index/%s/%s: start after end", ErrBadName, IndexPathName(index), rng)
 	}
 	return p, nil
 }
@@ -264,7 +266,7 @@ func (p Path) String() string {
 		}
 		return SeqDir + "/" + strings.Join(items, ",")
 	case KindIndex:
-		return IndexDir + "/" + p.Index + "/" + p.From.String() + ":" + p.To.String()
+		return IndexDir + "/" + IndexPathName(p.Index) + "/" + p.From.String() + ":" + p.To.String()
 	case KindQuery:
 		return QueryDir + "/" + p.Query.String()
 	case KindFollow:

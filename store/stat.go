@@ -16,10 +16,13 @@ type Stat struct {
 }
 
 // IndexStat gives an index's first and last values (absent when empty).
+// Sorted says whether the values never decrease (always so in streams
+// franzfs writes; franz's writer allows otherwise).
 type IndexStat struct {
-	Name  string `json:"name"`
-	First *int64 `json:"first,omitempty"`
-	Last  *int64 `json:"last,omitempty"`
+	Name   string `json:"name"`
+	First  *int64 `json:"first,omitempty"`
+	Last   *int64 `json:"last,omitempty"`
+	Sorted bool   `json:"sorted"`
 }
 
 // TagStat gives how many records carry a tag.
@@ -39,7 +42,11 @@ func (s *Stream) Stat() (Stat, error) {
 		return Stat{}, err
 	}
 	for i, name := range s.indices {
-		is := IndexStat{Name: name}
+		sorted, err := s.IndexSorted(i, count)
+		if err != nil {
+			return Stat{}, err
+		}
+		is := IndexStat{Name: name, Sorted: sorted}
 		if count > 0 {
 			first, err1 := s.IndexValue(i, 0)
 			last, err2 := s.IndexValue(i, count-1)

@@ -44,7 +44,8 @@ type Stream struct {
 	notify   *notifier // GUARDED_BY(mu): started by the first Wait
 	closed   bool      // GUARDED_BY(mu)
 
-	blocks blockCache // first values of search blocks, see search.go
+	blocks     blockCache // first values of search blocks, see search.go
+	sortedness sortedness // which indices are sorted, see sorted.go
 }
 
 // OpenDir opens the live stream in directory dir, a path the caller
@@ -140,10 +141,13 @@ func (s *Stream) Live() bool { return s.live }
 // Indices returns the index names, in the order of the offsets tuples.
 func (s *Stream) Indices() []string { return slices.Clone(s.indices) }
 
-// IndexNumber returns the position of index name, or ErrNotFound.
+// IndexNumber returns the position of index name, or ErrNotFound. A name
+// that franz's writer was given twice means the later one, as to franz.
 func (s *Stream) IndexNumber(name string) (int, error) {
-	if i := slices.Index(s.indices, name); i >= 0 {
-		return i, nil
+	for i, index := range slices.Backward(s.indices) {
+		if index == name {
+			return i, nil
+		}
 	}
 	return -1, fmt.Errorf("stream %s: index %q: %w", s.name, name, ErrNotFound)
 }

@@ -60,7 +60,18 @@ func (s *Stream) View(p Path) (View, error) {
 		if err != nil {
 			return nil, err
 		}
-		v = &rangeView{s: s, bound: s.indexBound(idx, p.From, p.To)}
+		if count, err = s.Count(); err != nil {
+			return nil, err
+		}
+		// A view opened on a sorted index stays a range.
+		switch sorted, err := s.IndexSorted(idx, count); {
+		case err != nil:
+			return nil, err
+		case sorted:
+			v = &rangeView{s: s, bound: s.indexBound(idx, p.From, p.To)}
+		default:
+			v = &listView{s: s, it: s.valueIter(idx, p.From, p.To)}
+		}
 	case KindQuery:
 		it, err := p.Query.iter(s)
 		if err != nil {

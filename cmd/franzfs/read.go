@@ -43,8 +43,8 @@ and for the time index RFC 3339 times and durations back from now.
 func runRead(ctx context.Context, cmd *cli.Command) error {
 	var p store.Path
 	var err error
-	if index := cmd.String("index"); index != "" {
-		p, err = store.ParseIndexRange(index, cmd.String("range"), time.Now())
+	if cmd.IsSet("index") { // franz's unnamed index is --index ''
+		p, err = store.ParseIndexRange(cmd.String("index"), cmd.String("range"), time.Now())
 	} else {
 		p, err = store.ParseSeq(cmd.String("range"))
 	}

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+// franz's writer lets an index's values decrease, franzfs's never does. A
+// range on a sorted index is found by binary search; on any other, by
+// reading the index's values (valueIter). Which one is known by reading
+// every tuple once per Stream: a scan that only ever reads the records
+// added since the last.
+
+// sortedness is what the scan found so far.
+type sortedness struct {
+	mu       sync.Mutex
+	through  int64   // GUARDED_BY(mu): records scanned
+	last     []int64 // GUARDED_BY(mu): their last values, per index
+	unsorted []bool  // GUARDED_BY(mu): per index, a value decreased
+}
+
+// IndexSorted reports whether the values of index idx never decrease over
+// the first count records.
+func (s *Stream) IndexSorted(idx int, count int64) (bool, error) {
+	if idx < 0 || idx >= len(s.indices) {
+		return false, fmt.Errorf("stream %s: index number %d: %w", s.name, idx, ErrNotFound)
+	}
+	o := &s.sortedness
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.through < count {
+		if err := s.scanSortedness(count); err != nil {
+			return false, err
+		}
+	}
+	return !o.unsorted[idx], nil
+}
+
+// scanSortedness reads the tuples of records [through, count). o.mu is
+// held.
+func (s *Stream) scanSortedness(count int64) error {
+	o := &s.sortedness
+	if o.last == nil {
+		o.last = make([]int64, len(s.indices))
+		o.unsorted = make([]bool, len(s.indices))
+	}
+	offsets := s.window(s.offsets, OffsetsFile, count*s.width)
+	defer offsets.close()
+	tuple := make([]byte, s.width)
+	for rec := o.through; rec < count; rec++ {
+		if err := offsets.readAt(tuple, rec*s.width); err != nil {
+			return err
+		}
+		for k := range s.indices {
+			v := word(tuple[wordSize*(1+k):])
+			if rec > 0 && v < o.last[k] {
+				o.unsorted[k] = true
+			}
+			o.last[k] = v
+		}
+	}
+	o.through = count
+	return nil
+}
+
+// valueIter yields the records whose value of an index lies in [from, to],
+// reading the values in runs: a range on an index that is not sorted.
+type valueIter struct {
+	s        *Stream
+	idx      int
+	from, to int64
+	limit    int64
+
+	buf []byte // tuples of records [at, at+len(buf)/width)
+	at  int64
+}
+
+// valueRun is how many tuples one read of a valueIter brings in.
+const valueRun = 4096
+
+func (s *Stream) valueIter(idx int, from, to Bound) *valueIter {
+	it := &valueIter{s: s, idx: idx, from: from.V, to: to.V}
+	if !from.Set {
+		it.from = math.MinInt64
+	}
+	if !to.Set {
+		it.to = math.MaxInt64
+	}
+	return it
+}
+
+func (it *valueIter) setLimit(limit int64) { it.limit = limit }
+
+func (it *valueIter) seek(x int64) (int64, bool, error) {
+	s := it.s
+	at := int64(wordSize * (1 + it.idx))
+	for rec := max(x, 0); rec < it.limit; rec++ {
+		k := rec - it.at
+		if k < 0 || (k+1)*s.width > int64(len(it.buf)) {
+			n := min(valueRun, it.limit-rec) * s.width
+			if int64(cap(it.buf)) < n {
+				it.buf = make([]byte, n)
+			}
+			it.buf = it.buf[:n]
+			if err := s.readWords(it.buf, rec*s.width); err != nil {
+				return 0, false, err
+			}
+			it.at, k = rec, 0
+		}
+		if v := word(it.buf[k*s.width+at:]); v >= it.from && v <= it.to {
+			return rec, true, nil
+		}
+	}
+	return 0, false, nil
+}
