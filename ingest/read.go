@@ -149,7 +149,7 @@ func (s *Server) openRequested(p string) (st *store.Stream, view string, release
 			name = p[:i]
 		}
 		if origin, err := s.tree.Origin(name); err == nil {
-			if st, release, ok := s.readers.cached(name, origin); ok {
+			if st, release, ok := s.readers.Cached(name, origin); ok {
 				return st, strings.TrimPrefix(p[len(name):], "/"), release, nil
 			}
 		}
@@ -165,7 +165,7 @@ func (s *Server) openRequested(p string) (st *store.Stream, view string, release
 	if err != nil {
 		return nil, "", nil, err
 	}
-	st, release, err = s.readers.get(name, origin, func() (*store.Stream, error) {
+	st, release, err = s.readers.Get(name, origin, func() (*store.Stream, error) {
 		st, _, err := s.tree.Open(name)
 		return st, err
 	})
@@ -445,7 +445,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		wr.Close()
 		delete(s.writers, name)
 	}
-	s.readers.drop(name) // its files may go: no descriptor keeps them
+	s.readers.Drop(name) // its files may go: no descriptor keeps them
 	err := store.RemoveIn(s.root, name)
 	s.mu.Unlock()
 	if err != nil {

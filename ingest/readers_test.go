@@ -80,9 +80,7 @@ func TestReadersFollowTheirNames(t *testing.T) {
 	for _, n := range []string{"c", "d", "e"} {
 		get(n+"/seq/0", n)
 	}
-	srv.readers.mu.Lock()
-	open := len(srv.readers.open)
-	srv.readers.mu.Unlock()
+	open := srv.readers.Len()
 	if open > 2 {
 		t.Errorf("%d streams kept open, want at most MaxReaders 2", open)
 	}

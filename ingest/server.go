@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/franzfs/franzfs/internal/readers"
 	"github.com/franzfs/franzfs/store"
 	"github.com/franzfs/franzfs/tree"
 )
@@ -41,7 +42,7 @@ type Config struct {
 	// if 0).
 	MaxWriters, MaxRequestTags int
 	// MaxReaders bounds the streams kept open for reading between
-	// requests (DefaultMaxReaders if 0).
+	// requests (readers.DefaultMax if 0).
 	MaxReaders int
 	// Token, if set, must be sent as "Authorization: Bearer TOKEN".
 	Token string
@@ -67,7 +68,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	bodies  budget
-	readers readers
+	readers *readers.Cache
 
 	mu      sync.Mutex
 	writers map[string]*openWriter // GUARDED_BY(mu): by stream name
@@ -101,7 +102,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	if cfg.MaxReaders == 0 {
-		cfg.MaxReaders = DefaultMaxReaders
+		cfg.MaxReaders = readers.DefaultMax
 	}
 	if cfg.MaxWriters == 0 {
 		cfg.MaxWriters = DefaultMaxWriters
@@ -121,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, root: root, tree: tree.New(root, images), log: cfg.Logger, metrics: newMetrics(),
 		writers: map[string]*openWriter{}, done: make(chan struct{}), bodies: budget{left: cfg.BodyMemory},
-		readers: readers{max: cfg.MaxReaders, open: map[string]*openReader{}}}
+		readers: readers.New(cfg.MaxReaders)}
 	s.metrics.reg.MustRegister(fsyncCollector{s})
 	if cfg.IdleClose > 0 {
 		go s.closeIdle()
@@ -278,7 +279,7 @@ func (s *Server) Close() error {
 		errs = append(errs, w.Close())
 		delete(s.writers, name)
 	}
-	s.readers.closeAll()
+	s.readers.CloseAll()
 	errs = append(errs, s.root.Close())
 	return errors.Join(errs...)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/franzfs/franzfs/ingest"
 	"github.com/franzfs/franzfs/internal/advice"
 	"github.com/franzfs/franzfs/internal/fdlimit"
+	"github.com/franzfs/franzfs/internal/readers"
 	"github.com/franzfs/franzfs/store"
 )
 
@@ -51,7 +52,7 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 			&cli.DurationFlag{Name: "body-timeout", Value: ingest.DefaultBodyTimeout, Usage: "longest time to read a request body (408 beyond)"},
 			&cli.Int64Flag{Name: "body-memory", Value: ingest.DefaultBodyMemory, Usage: "most bytes of request bodies held at once (503 beyond)"},
 			&cli.IntFlag{Name: "max-writers", Value: ingest.DefaultMaxWriters, Usage: "most streams held open for appending; past it the one idle the longest is closed"},
-			&cli.IntFlag{Name: "max-readers", Value: ingest.DefaultMaxReaders, Usage: "most streams kept open for reading between requests; past it the one used least recently is closed"},
+			&cli.IntFlag{Name: "max-readers", Value: readers.DefaultMax, Usage: "most streams kept open for reading between requests; past it the one used least recently is closed"},
 			&cli.IntFlag{Name: "max-request-tags", Value: ingest.DefaultMaxRequestTags, Usage: "most distinct tags in one append request (400 beyond)"},
 			&cli.DurationFlag{Name: "idle-close", Value: ingest.DefaultIdleClose, Usage: "close a stream's writer, releasing its lock, after `DURATION` without appends (negative: never)"},
 		},

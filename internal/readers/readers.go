@@ -1,4 +1,6 @@
-package ingest
+// Package readers keeps streams open between reads, for servers that read
+// the same streams request after request.
+package readers
 
 import (
 	"sync"
@@ -7,16 +9,16 @@ import (
 	"github.com/franzfs/franzfs/tree"
 )
 
-// DefaultMaxReaders bounds the streams the daemon keeps open for reading
-// between requests (each a few descriptors, and at most 16 idle tag files).
-const DefaultMaxReaders = 64
+// DefaultMax bounds the streams a server keeps open for reading between
+// requests (each a few descriptors, and at most 16 idle tag files).
+const DefaultMax = 64
 
-// readers keeps streams open between reads, so that a get costs the reads
+// A Cache keeps streams open between reads, so that a get costs the reads
 // of one offsets tuple and one payload range, not the opens and closes of
 // every file. A stream is reused only while its name still leads where it
 // did (an image replaced, a stream deleted and made anew are opened
 // afresh); past max, the one used least recently is closed.
-type readers struct {
+type Cache struct {
 	max int
 
 	mu   sync.Mutex
@@ -24,17 +26,22 @@ type readers struct {
 	tick uint64                 // GUARDED_BY(mu)
 }
 
+// New returns a cache that keeps at most max streams open.
+func New(max int) *Cache {
+	return &Cache{max: max, open: map[string]*openReader{}}
+}
+
 type openReader struct {
 	st     *store.Stream
 	origin tree.Origin
-	users  int    // GUARDED_BY(readers.mu)
-	used   uint64 // GUARDED_BY(readers.mu)
-	gone   bool   // GUARDED_BY(readers.mu): out of the cache; the last user closes it
+	users  int    // GUARDED_BY(Cache.mu)
+	used   uint64 // GUARDED_BY(Cache.mu)
+	gone   bool   // GUARDED_BY(Cache.mu): out of the cache; the last user closes it
 }
 
-// cached returns stream name if it is open already and still leads to
+// Cached returns stream name if it is open already and still leads to
 // origin, for release to give back.
-func (rs *readers) cached(name string, origin tree.Origin) (*store.Stream, func(), bool) {
+func (rs *Cache) Cached(name string, origin tree.Origin) (*store.Stream, func(), bool) {
 	rs.mu.Lock()
 	or := rs.open[name]
 	if or == nil || or.origin != origin {
@@ -50,9 +57,9 @@ func (rs *readers) cached(name string, origin tree.Origin) (*store.Stream, func(
 	return or.st, func() { rs.release(or) }, true
 }
 
-// get returns stream name, which leads to origin now, opened by open if it
+// Get returns stream name, which leads to origin now, opened by open if it
 // is not open already; release gives it back.
-func (rs *readers) get(name string, origin tree.Origin, open func() (*store.Stream, error)) (*store.Stream, func(), error) {
+func (rs *Cache) Get(name string, origin tree.Origin, open func() (*store.Stream, error)) (*store.Stream, func(), error) {
 	rs.mu.Lock()
 	or := rs.open[name]
 	if or != nil && (or.origin != origin || or.st.Deleted()) {
@@ -82,7 +89,7 @@ func (rs *readers) get(name string, origin tree.Origin, open func() (*store.Stre
 	return or.st, func() { rs.release(or) }, nil
 }
 
-func (rs *readers) release(or *openReader) {
+func (rs *Cache) release(or *openReader) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.tick++
@@ -93,14 +100,14 @@ func (rs *readers) release(or *openReader) {
 	}
 }
 
-// drop takes name out of the cache, as when its stream is deleted.
-func (rs *readers) drop(name string) {
+// Drop takes name out of the cache, as when its stream is deleted.
+func (rs *Cache) Drop(name string) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.dropLocked(name)
 }
 
-func (rs *readers) dropLocked(name string) {
+func (rs *Cache) dropLocked(name string) {
 	or := rs.open[name]
 	if or == nil {
 		return
@@ -113,7 +120,7 @@ func (rs *readers) dropLocked(name string) {
 }
 
 // makeRoomLocked closes the stream used least recently, past max.
-func (rs *readers) makeRoomLocked() {
+func (rs *Cache) makeRoomLocked() {
 	if len(rs.open) < rs.max {
 		return
 	}
@@ -126,12 +133,19 @@ func (rs *readers) makeRoomLocked() {
 	rs.dropLocked(oldest)
 }
 
-// closeAll closes every stream no request is reading; the others close
+// CloseAll closes every stream no request is reading; the others close
 // when their readers let go.
-func (rs *readers) closeAll() {
+func (rs *Cache) CloseAll() {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	for name := range rs.open {
 		rs.dropLocked(name)
 	}
+}
+
+// Len is how many streams are open in the cache.
+func (rs *Cache) Len() int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return len(rs.open)
 }
