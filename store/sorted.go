@@ -114,3 +114,48 @@ func (it *valueIter) seek(x int64) (int64, bool, error) {
 	}
 	return 0, false, nil
 }
+
+// IndexStart returns the first of the first count records whose value of
+// index idx is at least x, or count if there is none: where a range [x, ...]
+// starts. On an index that is not sorted it reads the values.
+func (s *Stream) IndexStart(idx int, x, count int64) (int64, error) {
+	sorted, err := s.IndexSorted(idx, count)
+	if err != nil || sorted {
+		pos, _, err := s.searchIndex(idx, x, 0, count)
+		return pos, err
+	}
+	it := s.valueIter(idx, Bound{V: x, Set: true}, Bound{})
+	it.setLimit(count)
+	rec, ok, err := it.seek(0)
+	if !ok {
+		rec = count
+	}
+	return rec, err
+}
+
+// IndexEnd returns the last of the first count records whose value of
+// index idx is at most y, or -1 if there is none: where a range [..., y]
+// ends.
+func (s *Stream) IndexEnd(idx int, y, count int64) (int64, error) {
+	sorted, err := s.IndexSorted(idx, count)
+	if err != nil {
+		return 0, err
+	}
+	if sorted {
+		if y == math.MaxInt64 {
+			return count - 1, nil
+		}
+		pos, _, err := s.searchIndex(idx, y+1, 0, count)
+		return pos - 1, err
+	}
+	it := s.valueIter(idx, Bound{}, Bound{V: y, Set: true})
+	it.setLimit(count)
+	last := int64(-1)
+	for {
+		rec, ok, err := it.seek(last + 1)
+		if err != nil || !ok {
+			return last, err
+		}
+		last = rec
+	}
+}

@@ -402,6 +402,36 @@ func (s *Stream) File(name string) (File, error) {
 	return s.openFile(name)
 }
 
+// Rows returns the offsets tuples of visible records [first, end) and
+// their payload bytes, as stored: what franz's protocol copies to its
+// clients. A read that comes short is ErrCorrupt.
+func (s *Stream) Rows(first, end int64) (tuples, payloads io.Reader, err error) {
+	start, stop, err := s.Span(first, end-1)
+	if err != nil {
+		return nil, nil, err
+	}
+	tuples = &fullReader{s, OffsetsFile, io.NewSectionReader(s.offsets, first*s.width, (end-first)*s.width)}
+	payloads = &fullReader{s, PayloadsFile, io.NewSectionReader(s.payloads, start, stop-start)}
+	return tuples, payloads, nil
+}
+
+// fullReader reads a section that must be there whole.
+type fullReader struct {
+	s    *Stream
+	name string
+	r    *io.SectionReader
+}
+
+func (f *fullReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		if off, _ := f.r.Seek(0, io.SeekCurrent); off < f.r.Size() {
+			return n, fmt.Errorf("stream %s: %s ends before byte %d: %w", f.s.name, f.name, off, ErrCorrupt)
+		}
+	}
+	return n, err
+}
+
 // A FileExtent is the part of a stream file that a snapshot holds.
 type FileExtent struct {
 	Name string // payloads, offsets, indices, tags/T

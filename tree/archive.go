@@ -24,7 +24,7 @@ type ArchiveDir struct {
 	dir string
 
 	mu     sync.Mutex
-	images map[string]*openImage // GUARDED_BY(mu): by name
+	images map[string]*openImage // GUARDED_BY(mu): by file
 }
 
 type openImage struct {
@@ -61,10 +61,20 @@ func (a *ArchiveDir) Source(name string) (Source, bool, error) {
 	if validName(name) != nil {
 		return Source{}, false, nil
 	}
-	p := filepath.Join(a.dir, name+ImageSuffix)
+	return a.File(name + ImageSuffix)
+}
+
+// File returns the image in file, a path beneath the directory whose
+// components follow the stream name rule (franz clients name images so,
+// suffix and all). ok is false if it is not a regular file.
+func (a *ArchiveDir) File(file string) (Source, bool, error) {
+	if store.ValidStreamName(file) != nil {
+		return Source{}, false, nil
+	}
+	p := filepath.Join(a.dir, file)
 	fi, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.Mode().IsRegular()) {
-		a.forget(name)
+		a.forget(file)
 		return Source{}, false, nil
 	}
 	if err != nil {
@@ -72,12 +82,12 @@ func (a *ArchiveDir) Source(name string) (Source, bool, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	oi := a.images[name]
+	oi := a.images[file]
 	if oi == nil || oi.size != fi.Size() || !oi.modTime.Equal(fi.ModTime()) {
 		// A replaced image stays open: streams opened on it may still read it.
 		oi = &openImage{size: fi.Size(), modTime: fi.ModTime()}
 		oi.img, oi.err = squash.Open(p)
-		a.images[name] = oi
+		a.images[file] = oi
 	}
 	if oi.err != nil {
 		return Source{}, false, oi.err
@@ -90,10 +100,10 @@ func (a *ArchiveDir) Source(name string) (Source, bool, error) {
 	return src, true, nil
 }
 
-func (a *ArchiveDir) forget(name string) {
+func (a *ArchiveDir) forget(file string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.images, name)
+	delete(a.images, file)
 }
 
 // ImageSource is the tree of streams in an open image.
