@@ -160,7 +160,7 @@ func TestDeletedAndTorn(t *testing.T) {
 		t.Fatalf("waiting on a deleted stream: %v", err)
 	}
 	franzStream(t, dir, "\n", rs(7, 8), []int64{0}, []int64{1})
-	appendTo(t, filepath.Join(dir, "offsets"), le(1000, 5))    // a tuple past payloads
+	appendTo(t, filepath.Join(dir, "offsets"), le(1000, 5))     // a tuple past payloads
 	appendTo(t, filepath.Join(dir, "offsets"), le(2000, 6)[:5]) // half a tuple
 	got, err := follow(context.Background(), cl, "s", 2)
 	if err != nil || !equal(got, rs(7, 8)) {
