@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
@@ -32,7 +33,14 @@ const (
 func main() {
 	ctx, stop := signalContext()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
-	err := app().Run(ctx, os.Args)
+	args := os.Args
+	var err error
+	if filepath.Base(args[0]) == "franzd" { // installed as franzd: a drop-in
+		args, err = franzdArgs(args)
+	}
+	if err == nil {
+		err = app().Run(ctx, args)
+	}
 	stop()
 	var in interrupted
 	switch {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -27,11 +28,20 @@ and for the time index RFC 3339 times and durations back from now.
 
    franzfs read -r -10: /srv/live/app/events          the last ten records
    franzfs read --index time -r -15m: --follow ev     the last 15 minutes, then new ones
-   franzfs read --framed ev | franz-consumer          8-byte little-endian length before each`,
+   franzfs read --framed ev | franz-consumer          8-byte little-endian length before each
+
+From a franzd (or franzfs serve --franzd), as the franz CLI reads:
+
+   franzfs read franz://HOST[:PORT]/DIR STREAM [-r A:B]... [--index NAME] [--follow]
+
+Each -r is one query; a range that names records not yet written waits for
+them up to --timeout, then is skipped. --follow then prints the records
+that come after the last one printed, until Ctrl-C.`,
 		Flags: []cli.Flag{
 			liveFlag,
 			serverFlag,
-			&cli.StringFlag{Name: "range", Aliases: []string{"r"}, Value: ":", Usage: "`A:B`: the records to print (a single N is one record)"},
+			&cli.StringSliceFlag{Name: "range", Aliases: []string{"r"}, Usage: "`A:B`: the records to print (a single N is one record; repeated, each in turn; all if none)"},
+			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "from franz://: how long a range may wait for records it names, before it is skipped (as the franz CLI does)"},
 			&cli.StringFlag{Name: "index", Usage: "read -r as values of index `NAME`, not record numbers"},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing records as they arrive, until the range is complete or Ctrl-C"},
 			&cli.BoolFlag{Name: "framed", Usage: "write each record's length as an 8-byte little-endian word before it"},
@@ -41,12 +51,21 @@ and for the time index RFC 3339 times and durations back from now.
 }
 
 func runRead(ctx context.Context, cmd *cli.Command) error {
+	if strings.HasPrefix(cmd.Args().First(), franzScheme) {
+		return endOfFollow(ctx, cmd, readFranz(ctx, cmd))
+	}
+	ranges := cmd.StringSlice("range")
 	var p store.Path
 	var err error
-	if cmd.IsSet("index") { // franz's unnamed index is --index ''
-		p, err = store.ParseIndexRange(cmd.String("index"), cmd.String("range"), time.Now())
-	} else {
-		p, err = store.ParseSeq(cmd.String("range"))
+	switch {
+	case len(ranges) == 0:
+		p, err = store.ParseSeq(":")
+	case cmd.IsSet("index") && len(ranges) > 1:
+		return usageError("--index takes one -r range")
+	case cmd.IsSet("index"): // franz's unnamed index is --index ''
+		p, err = store.ParseIndexRange(cmd.String("index"), ranges[0], time.Now())
+	default: // ranges in turn: a list, as in seq/1:3,7
+		p, err = store.ParseSeq(strings.Join(ranges, ","))
 	}
 	if err != nil {
 		return err

@@ -15,11 +15,13 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/franzfs/franzfs/franzd"
 	"github.com/franzfs/franzfs/ingest"
 	"github.com/franzfs/franzfs/internal/advice"
 	"github.com/franzfs/franzfs/internal/fdlimit"
 	"github.com/franzfs/franzfs/internal/readers"
 	"github.com/franzfs/franzfs/store"
+	"github.com/franzfs/franzfs/tree"
 )
 
 func serveCommand() *cli.Command {
@@ -36,6 +38,12 @@ the API; in short:
    curl --data-binary @log.txt 'localhost:7070/streams/app/log?lines'
    curl localhost:7070/streams/app/events/seq/-10:
    curl -N localhost:7070/streams/app/events/follow
+
+With --franzd ADDR it also answers franz's own clients over franzd's
+protocol, read-only: franz://HOST:PORT/DIR names the live directory DIR, or
+the image DIR under --archive. That protocol has no authentication: ADDR
+stays on loopback (":1886" is 127.0.0.1:1886) unless
+--franzd-unauthenticated-remote says otherwise. --listen none serves no HTTP.
 
 SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 		Flags: []cli.Flag{
@@ -54,6 +62,10 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 			&cli.IntFlag{Name: "max-writers", Value: ingest.DefaultMaxWriters, Usage: "most streams held open for appending; past it the one idle the longest is closed"},
 			&cli.IntFlag{Name: "max-readers", Value: readers.DefaultMax, Usage: "most streams kept open for reading between requests; past it the one used least recently is closed"},
 			&cli.IntFlag{Name: "max-request-tags", Value: ingest.DefaultMaxRequestTags, Usage: "most distinct tags in one append request (400 beyond)"},
+			&cli.StringFlag{Name: "franzd", Usage: "also answer franz clients (franzd's protocol, read-only) on TCP `ADDR`, loopback unless said otherwise (\":1886\" is 127.0.0.1:1886)"},
+			&cli.BoolFlag{Name: "franzd-unauthenticated-remote", Usage: "let --franzd listen beyond loopback: the protocol has no authentication, anyone who reaches it reads every stream"},
+			&cli.IntFlag{Name: "franzd-max-conns", Value: franzd.DefaultMaxConns, Usage: "most franz connections at once; one past it is refused"},
+			&cli.IntFlag{Name: "franzd-max-waiting", Value: franzd.DefaultMaxWaiting, Usage: "most requests one franz connection may have waiting for records"},
 			&cli.DurationFlag{Name: "idle-close", Value: ingest.DefaultIdleClose, Usage: "close a stream's writer, releasing its lock, after `DURATION` without appends (negative: never)"},
 		},
 		Action: runServe,
@@ -76,9 +88,20 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	fdlimit.Raise()
-	ln, err := listen(cmd.String("listen"), cmd.String("unix"), token != "")
-	if err != nil {
-		return err
+	var fln net.Listener
+	if addr := cmd.String("franzd"); addr != "" {
+		if fln, err = listenFranzd(addr, cmd.Bool("franzd-unauthenticated-remote")); err != nil {
+			return err
+		}
+		defer fln.Close()
+	}
+	var ln net.Listener
+	if cmd.String("listen") != "none" || cmd.String("unix") != "" {
+		if ln, err = listen(cmd.String("listen"), cmd.String("unix"), token != ""); err != nil {
+			return err
+		}
+	} else if fln == nil {
+		return usageError("--listen none and no --franzd: nothing to serve")
 	}
 	srv, err := ingest.New(ingest.Config{
 		Live: cmd.String("live"), Archive: cmd.String("archive"), Sync: sync, Token: token,
@@ -87,8 +110,24 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 		MaxWriters: cmd.Int("max-writers"), MaxRequestTags: cmd.Int("max-request-tags"), MaxReaders: cmd.Int("max-readers"),
 	})
 	if err != nil {
-		ln.Close()
+		if ln != nil {
+			ln.Close()
+		}
 		return err
+	}
+	if fln != nil {
+		fsrv, err := newFranzd(cmd)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer fsrv.Close()
+		go fsrv.Serve(fln)
+		fmt.Printf("franzd: %s\n", fln.Addr())
+	}
+	if ln == nil {
+		<-ctx.Done()
+		return srv.Close()
 	}
 	// Requests' contexts end when shutdown begins: follows return, while
 	// appends in flight are answered.
@@ -175,4 +214,39 @@ func readToken(file string) (string, error) {
 		return "", usageError("token file %s is empty", file)
 	}
 	return token, nil
+}
+
+// listenFranzd opens the franzd listener: ADDR, :PORT or PORT, on loopback
+// unless remote is allowed.
+func listenFranzd(addr string, remote bool) (net.Listener, error) {
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, usageError("--franzd %q: %v", addr, err)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && !remote {
+		return nil, usageError("--franzd %s is beyond loopback, and franz's protocol has no authentication: give --franzd-unauthenticated-remote if every client that can reach it may read every stream", addr)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, advice.New(syscall.EADDRINUSE, "address %s is in use: is a franzd running already? Stop it, or give --franzd another port", addr)
+	}
+	return ln, err
+}
+
+func newFranzd(cmd *cli.Command) (*franzd.Server, error) {
+	root, err := store.OpenRoot(cmd.String("live"))
+	if err != nil {
+		return nil, err
+	}
+	cfg := franzd.Config{Live: root, MaxConns: cmd.Int("franzd-max-conns"), MaxWaiting: cmd.Int("franzd-max-waiting"), MaxReaders: cmd.Int("max-readers")}
+	if a := cmd.String("archive"); a != "" {
+		cfg.Archive = tree.NewArchiveDir(a)
+	}
+	return franzd.NewServer(cfg), nil
 }
