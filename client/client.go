@@ -59,7 +59,7 @@ func Permanent(err error) bool {
 
 // Do sends a request for /streams/PATH and fails on a non-2xx answer.
 func (c *Client) Do(ctx context.Context, method, path string, q url.Values, contentType string, body io.Reader) (*http.Response, error) {
-	u := strings.TrimSuffix(c.Base, "/") + "/streams/" + path
+	u := strings.TrimSuffix(c.Base, "/") + "/streams/" + (&url.URL{Path: path}).EscapedPath() // index/%/ is index/%25/
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // A step says how the README's command line is run and what it must print.
-// Paths under /srv, /mnt and /etc, and the ports 7070 and 7071, are moved
+// Paths under /srv, /mnt and /etc, and the ports 7070, 7071 and 1886, are moved
 // into a scratch root and to free ports, in the line and in what it prints.
 type step struct {
 	skip string // why it is not run here, and what runs it
@@ -96,6 +96,10 @@ var readme = map[string]step{
 	`echo hi | franzfs append --server http://localhost:7070 --tag x app/events`: {want: `{"first":11,"count":1}` + "\n"},
 	`franzfs read --server http://localhost:7070 -r -5: app/events`:              {want: "7\n" + `{"level":"error"}` + "\n" + `{"level":"error","msg":"disk full"}` + "\n8\nhi\n"},
 
+	`franzfs serve --live /srv/live --listen none --franzd :1886 &`:                           {background: true, ready: "franzd: 127.0.0.1:1886"},
+	`franzfs read franz://localhost:1886/app events -r -2:-1`:                                 {want: "8\nhi\n"},
+	`franzfs read --framed franz://localhost:1886/ app/events -r 0 | od -A d -t x1 | head -1`: {want: "0000000 22 00 00 00 00 00 00 00 7b 22 6c 65 76 65 6c 22\n"},
+
 	`mkdir -p /srv/remote /srv/gateway /mnt/gateway`:                                                                       {},
 	`franzfs serve --live /srv/remote --listen 127.0.0.1:7070 &`:                                                           {background: true, ready: "ready: 127.0.0.1:7070"},
 	`franzfs serve --live /srv/gateway --listen 127.0.0.1:7071 &`:                                                          {background: true, ready: "ready: 127.0.0.1:7071"},
@@ -134,7 +138,8 @@ func TestReadme(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "etc/systemd/system"), 0o755)
 	port1, port2 := port(t), port(t)
-	ports := strings.NewReplacer(":7070", ":"+port1, ":7071", ":"+port2)
+	port3 := port(t)
+	ports := strings.NewReplacer(":7070", ":"+port1, ":7071", ":"+port2, ":1886", ":"+port3)
 	paths := strings.NewReplacer("/srv/", root+"/srv/", "/mnt/", root+"/mnt/", "/etc/", root+"/etc/")
 	sub := func(s string) string { return paths.Replace(ports.Replace(s)) }
 	env := append(os.Environ(), "PATH="+repo+":"+os.Getenv("PATH"), "FRANZFS_MOUNT_LOG="+filepath.Join(root, "mount.log"),

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,9 +22,10 @@ import (
 )
 
 type daemon struct {
-	url string
-	cmd *exec.Cmd
-	log *syncBuffer
+	url    string
+	franzd string // with --franzd: its address
+	cmd    *exec.Cmd
+	log    *syncBuffer
 }
 
 // serve starts franzfs serve on a free loopback port and waits until ready.
@@ -36,12 +38,21 @@ func serve(t *testing.T, args ...string) *daemon {
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	stdout := bufio.NewReader(out)
+	line, err := stdout.ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "ready: ") {
 		d.cmd.Process.Kill()
 		t.Fatalf("serve not ready: %q %v: %s", line, err, d.log)
 	}
 	d.url = "http://" + strings.TrimSpace(strings.TrimPrefix(line, "ready: "))
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--franzd") }) {
+		line, err := stdout.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "franzd: ") {
+			d.cmd.Process.Kill()
+			t.Fatalf("serve --franzd not ready: %q %v: %s", line, err, d.log)
+		}
+		d.franzd = strings.TrimSpace(strings.TrimPrefix(line, "franzd: "))
+	}
 	t.Cleanup(func() {
 		if d.cmd.ProcessState == nil {
 			d.cmd.Process.Signal(syscall.SIGTERM)

@@ -53,11 +53,15 @@ func runInfo(ctx context.Context, cmd *cli.Command) error {
 	fmt.Fprintf(tw, "records\t%d\n", st.Records)
 	fmt.Fprintf(tw, "bytes\t%d\n", st.Bytes)
 	for _, ix := range st.Indices {
-		if ix.First == nil {
-			fmt.Fprintf(tw, "index %s\tno values\n", ix.Name)
-			continue
+		name := store.IndexPathName(ix.Name) // franz's unnamed index shows as %
+		switch {
+		case ix.First == nil:
+			fmt.Fprintf(tw, "index %s\tno values\n", name)
+		case !ix.Sorted: // first and last are not the least and most
+			fmt.Fprintf(tw, "index %s\tfirst %s, last %s, not sorted\n", name, indexValue(ix.Name, *ix.First), indexValue(ix.Name, *ix.Last))
+		default:
+			fmt.Fprintf(tw, "index %s\t%s to %s\n", name, indexValue(ix.Name, *ix.First), indexValue(ix.Name, *ix.Last))
 		}
-		fmt.Fprintf(tw, "index %s\t%s to %s\n", ix.Name, indexValue(ix.Name, *ix.First), indexValue(ix.Name, *ix.Last))
 	}
 	for _, tag := range st.Tags {
 		fmt.Fprintf(tw, "tag %s\t%d records\n", tag.Name, tag.Records)

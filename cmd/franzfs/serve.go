@@ -123,9 +123,9 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 		}
 		defer fsrv.Close()
 		go fsrv.Serve(fln)
-		fmt.Printf("franzd: %s\n", fln.Addr())
 	}
 	if ln == nil {
+		fmt.Printf("franzd: %s\n", fln.Addr())
 		<-ctx.Done()
 		return srv.Close()
 	}
@@ -139,6 +139,9 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	fmt.Printf("ready: %s\n", ln.Addr())
+	if fln != nil {
+		fmt.Printf("franzd: %s\n", fln.Addr())
+	}
 	select {
 	case err := <-served:
 		srv.Close()

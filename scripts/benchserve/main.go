@@ -3,8 +3,8 @@
 // net/http handlers, and its ingest against NATS JetStream (Debian's
 // nats-server, file storage, acknowledged publishes) and Redis XADD
 // (Debian's redis-server, pipelined), all on this machine in the same run,
-// and prints the figures. scripts/bench.sh runs it; -only paths or -only
-// ingest runs a part.
+// and prints the figures; and franzd's protocol against its HTTP read
+// path. scripts/bench.sh runs it; -only paths, franzd or ingest runs a part.
 package main
 
 import (
@@ -32,7 +32,7 @@ import (
 
 var (
 	franzfs      = flag.String("franzfs", "franzfs", "the franzfs binary")
-	only         = flag.String("only", "", "run only this part: ingest or paths")
+	only         = flag.String("only", "", "run only this part: ingest, paths or franzd")
 	baselineKind = flag.String("baseline", "", "serve as a baseline handler (fixed or discard); used by paths")
 )
 
@@ -51,10 +51,13 @@ func main() {
 	dir, err := os.MkdirTemp("", "franzfs-benchserve-")
 	check(err)
 	defer os.RemoveAll(dir)
-	if *only != "ingest" {
+	if *only == "" || *only == "paths" {
 		benchPaths(dir)
 	}
-	if *only == "paths" {
+	if *only == "" || *only == "franzd" {
+		benchFranzd(dir)
+	}
+	if *only != "" && *only != "ingest" {
 		return
 	}
 	lines := payloadLines()

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/franzfs/franzfs/franzd"
+	"github.com/franzfs/franzfs/store"
+)
+
+// franzd's protocol against the daemon's HTTP read path, on the stream of
+// FRANZD.md section 11: a million records of 99 B with an index time.
+
+const franzdRecords = 1_000_000
+
+// benchFranzd prints the first query on a fresh daemon, the whole stream,
+// and the latency from an append to a waiting franz client.
+func benchFranzd(dir string) {
+	live := filepath.Join(dir, "franzd")
+	w, err := store.OpenWriter(filepath.Join(live, "big"), store.WriterOptions{Create: true, Indices: []string{store.TimeIndex}})
+	check(err)
+	payload := []byte(strings.Repeat("z", 98) + "\n")
+	recs := make([]store.Record, 10_000)
+	for i := range recs {
+		recs[i] = store.Record{Payload: payload, Index: []int64{store.Now}}
+	}
+	for range franzdRecords / len(recs) {
+		_, err := w.AppendBatch(recs)
+		check(err)
+	}
+	fmt.Printf("\n== franzd's protocol vs the HTTP read path: %d records of %d B (median of 9 where repeated)\n", franzdRecords, len(payload))
+	ctx := context.Background()
+
+	// The first query of a fresh daemon opens the stream.
+	d, addr := startFranzd(live)
+	start := time.Now()
+	c, err := franzd.Dial(ctx, addr, "")
+	check(err)
+	resp, err := c.Query(ctx, franzd.Query{Stream: "big", From: franzd.BySeqNum(-1), To: franzd.BySeqNum(-1)})
+	check(err)
+	resp.Close()
+	firstFranzd := time.Since(start)
+	rss := vmRSS(d.cmd.Process.Pid)
+	d.stop()
+	d, _ = startFranzd(live)
+	firstHTTP := get(d.url + "/streams/big/seq/-1")
+	d.stop()
+	fmt.Printf("%-44s %10s   RSS %s   (franzd 0.5.3: 4.7-8.9 s, 386 MB)\n", "first query, franzd protocol (last record)", firstFranzd.Round(time.Microsecond), rss)
+	fmt.Printf("%-44s %10s\n", "first query, HTTP GET seq/-1", firstHTTP.Round(time.Microsecond))
+
+	// The whole stream, both ways, interleaved.
+	d, addr = startFranzd(live)
+	defer d.stop()
+	c, err = franzd.Dial(ctx, addr, "")
+	check(err)
+	defer c.Close()
+	var viaFranzd, viaHTTP []time.Duration
+	for range 9 {
+		start := time.Now()
+		resp, err := c.Query(ctx, franzd.Query{Stream: "big", From: franzd.BySeqNum(0), To: franzd.BySeqNum(-1)})
+		check(err)
+		n := 0
+		for {
+			if _, err := resp.Next(); err != nil {
+				break
+			}
+			n++
+		}
+		if n != franzdRecords {
+			log.Fatalf("franzd answered %d records", n)
+		}
+		viaFranzd = append(viaFranzd, time.Since(start))
+		viaHTTP = append(viaHTTP, get(d.url+"/streams/big/seq/0:"))
+	}
+	f, h := median(viaFranzd), median(viaHTTP)
+	fmt.Printf("%-44s %10s   %.2f of HTTP's rate (target >= 1.0)\n", "whole stream, franzd (0 .. -1, tuples too)", f.Round(time.Millisecond), h.Seconds()/f.Seconds())
+	fmt.Printf("%-44s %10s\n", "whole stream, HTTP GET seq/0:", h.Round(time.Millisecond))
+
+	// An append, to the Response of a client that waits for it.
+	var lat []time.Duration
+	for i := range 1000 {
+		next := int64(franzdRecords + i)
+		done := make(chan time.Time)
+		go func() {
+			resp, err := c.Query(ctx, franzd.Query{Stream: "big", From: franzd.BySeqNum(next), To: franzd.BySeqNum(next)})
+			check(err)
+			resp.Close()
+			done <- time.Now()
+		}()
+		time.Sleep(2 * time.Millisecond) // the query is in and waits
+		start := time.Now()
+		_, err := w.Append(store.Record{Payload: payload, Index: []int64{store.Now}})
+		check(err)
+		check(w.Flush())
+		lat = append(lat, (<-done).Sub(start))
+	}
+	check(w.Close())
+	slices.Sort(lat)
+	fmt.Printf("%-44s p50 %8s  p99 %8s (target p99 < 10ms)\n", "follow: append to a waiting franz client", lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond))
+}
+
+// startFranzd starts franzfs serve with HTTP and franzd's protocol.
+func startFranzd(live string) (*served, string) {
+	cmd := exec.Command(*franzfs, "serve", "--live", live, "--listen", "127.0.0.1:0", "--franzd", "127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	check(err)
+	check(cmd.Start())
+	r := bufio.NewReader(out)
+	ready, err1 := r.ReadString('\n')
+	fz, err2 := r.ReadString('\n')
+	if err1 != nil || err2 != nil || !strings.HasPrefix(fz, "franzd: ") {
+		log.Fatalf("serve: %q %q %v %v", ready, fz, err1, err2)
+	}
+	return &served{url: "http://" + strings.TrimSpace(strings.TrimPrefix(ready, "ready: ")), cmd: cmd}, strings.TrimSpace(strings.TrimPrefix(fz, "franzd: "))
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// vmRSS is a process's resident memory, as /proc says.
+func vmRSS(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	check(err)
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return "?"
+}
