@@ -2,9 +2,11 @@ package franzd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -123,6 +125,12 @@ func TestArchiveByDirectory(t *testing.T) {
 			t.Errorf("no such stream in %s: %v", c.dir, err)
 		}
 		cl.Close()
+	}
+	// A file that is no image: InternalError, without the server's paths.
+	os.WriteFile(filepath.Join(archive, "junk.squashfs"), []byte("not an image"), 0o644)
+	_, err := Dial(context.Background(), addr, "junk.squashfs")
+	if e, ok := errors.AsType[*Exception](err); !ok || e.Kind != InternalError || strings.Contains(e.Text, archive) {
+		t.Errorf("junk image: %v", err)
 	}
 }
 

@@ -96,7 +96,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			return err
 		}
-		c := &conn{srv: s, nc: nc, waiting: map[int64]context.CancelFunc{}}
+		c := &conn{srv: s, nc: nc, waiting: map[int64]*waiter{}}
 		c.ctx, c.cancel = context.WithCancel(context.Background())
 		s.mu.Lock()
 		full := len(s.conns) >= s.cfg.MaxConns
@@ -154,10 +154,13 @@ type conn struct {
 	wmu sync.Mutex // a frame and its body leave whole
 
 	mu      sync.Mutex
-	waiting map[int64]context.CancelFunc // GUARDED_BY(mu): by request id
-	waiters int                          // GUARDED_BY(mu)
+	waiting map[int64]*waiter // GUARDED_BY(mu): by request id
+	waiters int               // GUARDED_BY(mu): running, ids reused or not
 	wg      sync.WaitGroup
 }
+
+// A waiter is a request left waiting for records; RawClean cancels it.
+type waiter struct{ cancel context.CancelFunc }
 
 func (c *conn) close() {
 	c.cancel()
@@ -226,7 +229,8 @@ func (c *conn) handshake(dir string) error {
 	if a := c.srv.cfg.Archive; a != nil && dir != "" {
 		src, ok, err := a.File(dir)
 		if err != nil {
-			return fmt.Errorf("archive %s: %v", dir, err)
+			c.srv.log.Warn("franzd: archive image cannot be read", "dir", dir, "err", err)
+			return fmt.Errorf("archive %s: not an image franzfs reads, see the server's log", dir)
 		}
 		if ok {
 			c.src, c.image, c.cacheKey = src, true, "\x00"+dir+"\x00"
@@ -298,7 +302,8 @@ func (c *conn) ask(id int64, q Query) {
 			return
 		}
 		ctx, cancel := context.WithCancel(c.ctx)
-		c.waiting[id] = cancel
+		w := &waiter{cancel}
+		c.waiting[id] = w
 		c.waiters++
 		c.wg.Add(1)
 		c.mu.Unlock()
@@ -309,7 +314,7 @@ func (c *conn) ask(id int64, q Query) {
 			c.mu.Lock()
 			c.waiters--
 			// A later request may have taken the id: only this one's entry goes.
-			if c.waiting[id] != nil && ctx.Err() == nil {
+			if c.waiting[id] == w {
 				delete(c.waiting, id)
 			}
 			c.mu.Unlock()
@@ -355,11 +360,11 @@ func (c *conn) wait(ctx context.Context, id int64, st *store.Stream, q Query, co
 // clean cancels the waiting request id; nothing is sent.
 func (c *conn) clean(id int64) {
 	c.mu.Lock()
-	cancel := c.waiting[id]
+	w := c.waiting[id]
 	delete(c.waiting, id)
 	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if w != nil {
+		w.cancel()
 	}
 }
 
