@@ -1,4 +1,4 @@
-// Package forward follows a stream on one franzfs daemon and appends a
+// Package forward follows a stream on one franzfs daemon (or a franzd) and appends a
 // sample of it to a stream on another: every Nth record, or the first of
 // each time bucket. The target keeps each record's number in the source
 // as its index "src", so a restarted forwarder resumes just after the last
@@ -24,7 +24,8 @@ const SourceIndex = "src"
 
 // Config says what to forward, from where, to where.
 type Config struct {
-	From, To       *client.Client
+	From           Source
+	To             *client.Client
 	Stream, Target string
 	Sample         Sampler
 	// Batch is the most records sent in one append (default 1000).
@@ -74,14 +75,14 @@ func (c *Config) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Log.Info("forwarding", "from", c.From.Base+"/streams/"+c.Stream, "to", c.To.Base+"/streams/"+c.Target, "next", next)
+	c.Log.Info("forwarding", "from", c.From.String()+" "+c.Stream, "to", c.To.Base+"/streams/"+c.Target, "next", next)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	kept := make(chan ingest.FramedRecord, c.Batch)
 	followed := make(chan error, 1)
 	go func() {
 		defer close(kept)
-		followed <- c.From.Framed(ctx, c.Stream, fmt.Sprintf("seq/%d:", next), true, func(fr ingest.FramedRecord) error {
+		followed <- c.From.Follow(ctx, c.Stream, next, func(fr ingest.FramedRecord) error {
 			keep, err := c.Sample.Keep(fr)
 			if err != nil || !keep {
 				return err
@@ -119,11 +120,11 @@ func (c *Config) once(ctx context.Context) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// Not a refusal: the source stream may be created later.
-		return fmt.Errorf("source stream %s at %s does not exist (yet)", c.Stream, c.From.Base)
+		return fmt.Errorf("source stream %s at %s does not exist (yet)", c.Stream, c.From)
 	case err != nil:
 		return err
 	}
-	return fmt.Errorf("source %s ended the follow of %s", c.From.Base, c.Stream)
+	return fmt.Errorf("source %s ended the follow of %s", c.From, c.Stream)
 }
 
 // resume returns the first source record not yet in the target, and sets

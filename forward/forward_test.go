@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/franzfs/franzfs/client"
+	"github.com/franzfs/franzfs/franzd"
 	"github.com/franzfs/franzfs/ingest"
 	"github.com/franzfs/franzfs/store"
 )
@@ -114,7 +118,7 @@ func TestForwardResumes(t *testing.T) {
 				ctx, cancel := context.WithCancel(ctx)
 				done := make(chan error, 1)
 				go func() {
-					done <- Run(ctx, Config{From: remote, To: gateway, Stream: "src", Target: c.target, Sample: c.sample, Retry: 10 * time.Millisecond})
+					done <- Run(ctx, Config{From: Daemon{remote}, To: gateway, Stream: "src", Target: c.target, Sample: c.sample, Retry: 10 * time.Millisecond})
 				}()
 				deadline := time.Now().Add(10 * time.Second)
 				for len(records(t, gateway, c.target)) < n && time.Now().Before(deadline) {
@@ -163,7 +167,7 @@ func TestForwardWaitsForSource(t *testing.T) {
 	}), nil))
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{From: remote, To: gateway, Stream: "later", Target: "later", Retry: 10 * time.Millisecond, Log: log})
+		done <- Run(ctx, Config{From: Daemon{remote}, To: gateway, Stream: "later", Target: "later", Retry: 10 * time.Millisecond, Log: log})
 	}()
 	for waited, deadline := false, time.Now().Add(5*time.Second); !waited; time.Sleep(5 * time.Millisecond) {
 		mu.Lock()
@@ -199,7 +203,7 @@ func TestForwardRefusesForeignTarget(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	err := Run(ctx, Config{From: remote, To: gateway, Stream: "s", Target: "s"})
+	err := Run(ctx, Config{From: Daemon{remote}, To: gateway, Stream: "s", Target: "s"})
 	if err == nil || !strings.Contains(err.Error(), "target stream s at "+gateway.Base+" has no index src: it was not written by franzfs forward") {
 		t.Errorf("Run: %v", err)
 	}
@@ -219,4 +223,63 @@ func records(t *testing.T, c *client.Client, name string) []ingest.FramedRecord 
 		t.Fatal(err)
 	}
 	return out
+}
+
+// From a franzd, records come with their index values, sampled and
+// resumed as from a daemon.
+func TestForwardFromFranzd(t *testing.T) {
+	live := t.TempDir()
+	root, err := os.OpenRoot(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	srv := franzd.NewServer(franzd.Config{Live: root, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer func() { ln.Close(); srv.Close() }()
+	gateway, _ := daemon(t)
+
+	w, err := store.OpenWriter(filepath.Join(live, "app", "src"), store.WriterOptions{Create: true, Indices: []string{"time"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	const base = int64(1_795_000_000) * int64(time.Second)
+	appendN := func(from, to int64) {
+		for i := from; i < to; i++ {
+			if _, err := w.Append(store.Record{Payload: fmt.Appendf(nil, "r%d\n", i), Index: []int64{base + i*int64(time.Second)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	appendN(0, 50)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{From: Franzd{Addr: ln.Addr().String(), Dir: "app"}, To: gateway, Stream: "src", Target: "s",
+			Sample: Sampler{Every: 10}, Retry: 10 * time.Millisecond})
+	}()
+	appendN(50, 100)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(records(t, gateway, "s")) < 10 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got := records(t, gateway, "s")
+	if len(got) != 10 {
+		t.Fatalf("target holds %d records, want 10", len(got))
+	}
+	for k, fr := range got {
+		src := int64(10 * k)
+		if fr.Index[SourceIndex] != src || fr.Index["time"] != base+src*int64(time.Second) || string(fr.Payload) != fmt.Sprintf("r%d\n", src) {
+			t.Errorf("target record %d: %+v, want source record %d", k, fr, src)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -28,9 +29,12 @@ the source stream does not exist yet, it starts over after --retry; a
 refusal (4xx) ends it. FRANZFS_TOKEN, if set,
 is sent to both.
 
-   franzfs forward --from http://remote:7070 --to http://gateway:7070 --every 10 sensors/room1`,
+   franzfs forward --from http://remote:7070 --to http://gateway:7070 --every 10 sensors/room1
+   franzfs forward --from franz://remote:1886/ --to http://gateway:7070 --bucket 1m sensors/room1
+
+From a franzd (franz://), records come with their index values and no tags.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "from", Required: true, Usage: "the daemon to follow, as `URL`"},
+			&cli.StringFlag{Name: "from", Required: true, Usage: "the daemon to follow, as `URL`: http://HOST:PORT, or franz://HOST[:PORT]/DIR for a franzd"},
 			&cli.StringFlag{Name: "to", Required: true, Usage: "the daemon to append to, as `URL`"},
 			&cli.Int64Flag{Name: "every", Usage: "forward records whose number is a multiple of `N`"},
 			&cli.DurationFlag{Name: "bucket", Usage: "forward the first record of each `DURATION` of the time index"},
@@ -59,8 +63,16 @@ func runForward(ctx context.Context, cmd *cli.Command) error {
 		return usageError("give --every or --bucket, not both")
 	}
 	token := os.Getenv("FRANZFS_TOKEN")
+	var from forward.Source = forward.Daemon{Client: &client.Client{Base: cmd.String("from"), Token: token}}
+	if strings.HasPrefix(cmd.String("from"), franzScheme) {
+		addr, dir, err := parseFranzURL(cmd.String("from"))
+		if err != nil {
+			return err
+		}
+		from = forward.Franzd{Addr: addr, Dir: dir}
+	}
 	return forward.Run(ctx, forward.Config{
-		From:   &client.Client{Base: cmd.String("from"), Token: token},
+		From:   from,
 		To:     &client.Client{Base: cmd.String("to"), Token: token},
 		Stream: stream, Target: target,
 		Sample: forward.Sampler{Every: every, Bucket: bucket},
