@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
@@ -151,14 +152,17 @@ func (c *Client) frame() (frame, int64, error) {
 			return frame{}, id, err
 		}
 		resp := &Response{Header: h, done: make(chan struct{}), start: h.P0}
-		width := 8 * (1 + len(h.Indices))
 		n := h.Records()
-		for range n {
-			tuple := make([]byte, width)
-			if _, err := io.ReadFull(c.r, tuple); err != nil {
+		// In runs: what a server claims is only believed as it arrives.
+		for left := n * resp.width(); left > 0; {
+			run := min(left, 1<<20)
+			resp.tuples = slices.Grow(resp.tuples, int(run))
+			at := len(resp.tuples)
+			if _, err := io.ReadFull(c.r, resp.tuples[at:at+int(run)]); err != nil {
 				return frame{}, id, err
 			}
-			resp.tuples = append(resp.tuples, tuple...)
+			resp.tuples = resp.tuples[:at+int(run)]
+			left -= run
 		}
 		size := int64(0)
 		if n > 0 {
@@ -285,6 +289,21 @@ func (r *Response) Next() ([]byte, error) {
 	r.next++
 	r.start = end
 	return r.buf[:n], nil
+}
+
+// WriteTo writes the payloads of the records Next has not returned, as
+// stored: concatenated, nothing between them.
+func (r *Response) WriteTo(w io.Writer) (int64, error) {
+	defer r.Close()
+	if r.next >= r.Records() {
+		return 0, nil
+	}
+	n, err := io.Copy(w, r.body)
+	r.next = r.Records()
+	if want := r.end(r.Records()-1) - r.start; err == nil && n != want {
+		err = fmt.Errorf("response cut short: %d of %d payload bytes: %w", n, want, io.ErrUnexpectedEOF)
+	}
+	return n, err
 }
 
 // Close reads what is left of the response off the connection.
