@@ -153,7 +153,9 @@ func (c *Client) frame() (frame, int64, error) {
 		}
 		resp := &Response{Header: h, done: make(chan struct{}), start: h.P0}
 		n := h.Records()
-		// In runs: what a server claims is only believed as it arrives.
+		// In runs past 64 MiB: what a server claims is only believed as it
+		// arrives.
+		resp.tuples = make([]byte, 0, min(n*resp.width(), 64<<20))
 		for left := n * resp.width(); left > 0; {
 			run := min(left, 1<<20)
 			resp.tuples = slices.Grow(resp.tuples, int(run))
@@ -298,7 +300,8 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 	if r.next >= r.Records() {
 		return 0, nil
 	}
-	n, err := io.Copy(w, r.body)
+	// Through a buffer of its own, large: io.Discard's would be 8 KiB.
+	n, err := io.CopyBuffer(struct{ io.Writer }{w}, r.body, make([]byte, 256<<10))
 	r.next = r.Records()
 	if want := r.end(r.Records()-1) - r.start; err == nil && n != want {
 		err = fmt.Errorf("response cut short: %d of %d payload bytes: %w", n, want, io.ErrUnexpectedEOF)

@@ -384,7 +384,7 @@ func (c *conn) fail(id int64, stream string, err error) {
 // cannot be finished.
 func (c *conn) respond(id int64, st *store.Stream, q Query, h Header) {
 	frame := appendHeader(nil, id, h)
-	var tuples, payloads io.Reader
+	var tuples, payloads store.Section
 	if h.Records() > 0 {
 		var err error
 		if tuples, payloads, err = st.Rows(h.S0+1, h.S1+1); err != nil {
@@ -394,14 +394,14 @@ func (c *conn) respond(id int64, st *store.Stream, q Query, h Header) {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.write(frame) != nil || tuples == nil {
+	if c.write(frame) != nil || h.Records() <= 0 {
 		return
 	}
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
-	for _, r := range []io.Reader{tuples, payloads} {
-		if _, err := io.CopyBuffer(writerFunc(c.write), r, *buf); err != nil {
-			c.srv.log.Warn("franzd: response cut short", "dir", c.dir, "err", err)
+	for _, sec := range []store.Section{tuples, payloads} {
+		if _, err := io.CopyBuffer(writerFunc(c.write), sec.Reader(), *buf); err != nil {
+			c.srv.log.Warn("franzd: response cut short", "dir", c.dir, "stream", q.Stream, "err", err)
 			c.close()
 			return
 		}

@@ -503,3 +503,51 @@ func TestClientLeavesMidResponse(t *testing.T) {
 }
 
 var errStop = errors.New("stop")
+
+// Connections and waiting requests are bounded: one past a limit is
+// refused with InternalError, and what is within it still works.
+func TestLimits(t *testing.T) {
+	live := t.TempDir()
+	p, v := tens(2)
+	franzStream(t, filepath.Join(live, "s"), "\n", p, v...)
+	root, err := os.OpenRoot(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	srv := NewServer(Config{Live: root, MaxConns: 2, MaxWaiting: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer func() { ln.Close(); srv.Close() }()
+	addr := ln.Addr().String()
+
+	c := dialRaw(t, addr, "")
+	for id := range int64(3) {
+		c.ask(id, Query{Stream: "s", From: seq(10), To: seq(10)})
+	}
+	// ResponseWait comes from the waiter: the refusal may come before it.
+	for range 3 {
+		switch g := c.frame(); {
+		case g.id == 2:
+			if g.tag != tagError || g.err.Kind != InternalError || !strings.Contains(g.err.Text, "too many waiting requests") {
+				t.Fatalf("third waiting request: %d %v", g.tag, g.err)
+			}
+		case g.tag != tagWait:
+			t.Fatalf("frame %d id %d, want ResponseWait", g.tag, g.id)
+		}
+	}
+	c.write(appendClean(nil, 0))
+	c.ask(3, Query{Stream: "s", From: seq(0), To: seq(0)})
+	if g := c.frame(); g.tag != tagResponse || g.id != 3 {
+		t.Fatalf("after the refusal: %d %d", g.tag, g.id)
+	}
+
+	dialRaw(t, addr, "")
+	_, err = Dial(context.Background(), addr, "")
+	if e, ok := errors.AsType[*Exception](err); !ok || e.Kind != InternalError || !strings.Contains(e.Text, "too many connections") {
+		t.Fatalf("a third connection: %v", err)
+	}
+}

@@ -402,31 +402,49 @@ func (s *Stream) File(name string) (File, error) {
 	return s.openFile(name)
 }
 
-// Rows returns the offsets tuples of visible records [first, end) and
-// their payload bytes, as stored: what franz's protocol copies to its
-// clients. A read that comes short is ErrCorrupt.
-func (s *Stream) Rows(first, end int64) (tuples, payloads io.Reader, err error) {
+// Rows returns where the offsets tuples of visible records [first, end)
+// and their payload bytes are stored: what franz's protocol copies to its
+// clients as they are.
+func (s *Stream) Rows(first, end int64) (tuples, payloads Section, err error) {
 	start, stop, err := s.Span(first, end-1)
 	if err != nil {
-		return nil, nil, err
+		return Section{}, Section{}, err
 	}
-	tuples = &fullReader{s, OffsetsFile, io.NewSectionReader(s.offsets, first*s.width, (end-first)*s.width)}
-	payloads = &fullReader{s, PayloadsFile, io.NewSectionReader(s.payloads, start, stop-start)}
+	tuples = Section{s, OffsetsFile, s.offsets, first * s.width, (end - first) * s.width}
+	payloads = Section{s, PayloadsFile, s.payloads, start, stop - start}
 	return tuples, payloads, nil
 }
 
-// fullReader reads a section that must be there whole.
-type fullReader struct {
+// A Section is a stretch of one of a stream's files that must be there
+// whole.
+type Section struct {
 	s    *Stream
 	name string
-	r    *io.SectionReader
+	File File
+	Off  int64
+	N    int64
+}
+
+// Reader reads the section; one that comes short is ErrCorrupt.
+func (sec Section) Reader() io.Reader {
+	return &fullReader{sec, io.NewSectionReader(sec.File, sec.Off, sec.N)}
+}
+
+// Short is the error of a section that ended n bytes in.
+func (sec Section) Short(n int64) error {
+	return fmt.Errorf("stream %s: %s ends before byte %d: %w", sec.s.name, sec.name, sec.Off+n, ErrCorrupt)
+}
+
+type fullReader struct {
+	sec Section
+	r   *io.SectionReader
 }
 
 func (f *fullReader) Read(p []byte) (int, error) {
 	n, err := f.r.Read(p)
 	if err == io.EOF {
 		if off, _ := f.r.Seek(0, io.SeekCurrent); off < f.r.Size() {
-			return n, fmt.Errorf("stream %s: %s ends before byte %d: %w", f.s.name, f.name, off, ErrCorrupt)
+			return n, f.sec.Short(off)
 		}
 	}
 	return n, err
