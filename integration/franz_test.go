@@ -1,10 +1,14 @@
 package integration
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -98,6 +102,11 @@ func TestFranzWrittenStreams(t *testing.T) {
 		t.Errorf("franz:// ByIndex on the unnamed index: %q", got)
 	}
 
+	// franzfs append gives franz's unnamed index its value.
+	if got := run(t, "d\n", "append", "--live", live, "--index", "=40", "unnamed"); got != `{"first":3,"count":1}`+"\n" {
+		t.Errorf("append to the unnamed index: %q", got)
+	}
+
 	m := mount(t, "--live", live)
 	for path, want := range map[string]string{
 		"unnamed/index/%/15:30": "b\nc\n",
@@ -113,5 +122,38 @@ func TestFranzWrittenStreams(t *testing.T) {
 	}
 	if got := sh(t, "ls '"+m.path("blanks/index")+"'"); got != "%\n%b%0D\na\n" {
 		t.Errorf("ls blanks/index: %q", got)
+	}
+}
+
+// With a relative live root, a franz client waiting on a stream sees the
+// appends (franzd does not: its watcher compares absolute and relative
+// paths).
+func TestFranzdRelativeRoot(t *testing.T) {
+	work := t.TempDir()
+	os.Mkdir(filepath.Join(work, "live"), 0o755)
+	run(t, "a\n", "append", "--live", filepath.Join(work, "live"), "ev")
+	d := &daemon{log: &syncBuffer{}}
+	d.cmd = exec.Command(franzfs, "serve", "--live", "live", "--listen", "none", "--franzd", "127.0.0.1:0")
+	d.cmd.Dir, d.cmd.Stderr = work, d.log
+	out, _ := d.cmd.StdoutPipe()
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { d.cmd.Process.Signal(syscall.SIGTERM); d.cmd.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "franzd: ") {
+		t.Fatalf("serve: %q %v: %s", line, err, d.log)
+	}
+	addr := strings.TrimSpace(strings.TrimPrefix(line, "franzd: "))
+	// The read waits for record 1, then an append gives it.
+	read := exec.Command(franzfs, "read", "franz://"+addr+"/", "ev", "-r", "1", "--timeout", "1m")
+	var got bytes.Buffer
+	read.Stdout, read.Stderr = &got, &got
+	if err := read.Start(); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "b\n", "append", "--live", filepath.Join(work, "live"), "ev")
+	if err := read.Wait(); err != nil || got.String() != "b\n" {
+		t.Fatalf("read of a record appended while it waited: %q, %v", got.String(), err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -132,7 +133,7 @@ const maxOpenTags = 16
 // appending, creating it if asked, takes its lock, and repairs what a
 // crashed writer left (SPEC section 1).
 func OpenWriter(dir string, opts WriterOptions) (*Writer, error) {
-	if err := validIndexNames(opts.Indices); err != nil {
+	if err := validNewIndices(os.Lstat, filepath.Join(dir, OffsetsFile), opts); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", dir, err)
 	}
 	if opts.Create {
@@ -157,7 +158,7 @@ func OpenWriterIn(root *os.Root, name string, opts WriterOptions) (*Writer, erro
 	if err := ValidStreamName(name); err != nil {
 		return nil, err
 	}
-	if err := validIndexNames(opts.Indices); err != nil {
+	if err := validNewIndices(root.Lstat, path.Join(name, OffsetsFile), opts); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
 	made := "" // the first folder of name that MkdirAll made
@@ -226,6 +227,16 @@ func checkNotAround(r *os.Root) error {
 		}
 	}
 	return nil
+}
+
+// validNewIndices checks the index names of a stream to be created, before
+// anything is made for it: a stream that exists (offsets is there) keeps
+// the ones it has, franz's unnamed index and all.
+func validNewIndices(lstat func(string) (fs.FileInfo, error), offsets string, opts WriterOptions) error {
+	if _, err := lstat(offsets); !opts.Create || !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return validIndexNames(opts.Indices)
 }
 
 func validIndexNames(names []string) error {
@@ -312,6 +323,9 @@ func (w *Writer) open() error {
 // create writes an empty stream. offsets comes last: its existence is what
 // makes a directory a stream. If it fails, it removes what it wrote.
 func (w *Writer) create() (err error) {
+	if err := validIndexNames(w.opts.Indices); err != nil {
+		return err
+	}
 	var wrote []string
 	defer func() {
 		if err != nil {

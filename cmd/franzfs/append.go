@@ -137,9 +137,8 @@ func parseIndexFlags(flags []string) (map[string]int64, []string, error) {
 		if !ok {
 			return nil, nil, usageError("--index %q: want NAME=VALUE", f)
 		}
-		if err := store.ValidIndexName(name); err != nil {
-			return nil, nil, err
-		}
+		// Any name a stream has (--index =V for franz's unnamed index);
+		// creating a stream checks the names it gets.
 		value, err := store.ParseIndexValue(name, v, now)
 		if err != nil {
 			return nil, nil, err
