@@ -36,12 +36,18 @@ const (
 
 // Config says what a Server serves.
 type Config struct {
-	Live    *os.Root         // the live root, for connections that name a directory
-	Archive *tree.ArchiveDir // images, for connections that name an image file (nil: none)
+	Live     *os.Root  // the live root, for connections that name a directory
+	Archives []Archive // images, for connections that name an image file; the first that has it serves it
 
 	MaxConns, MaxWaiting, MaxReaders int
 	RequestTimeout, WriteTimeout     time.Duration
 	Logger                           *slog.Logger
+}
+
+// An Archive finds the image a connection names by its file name (a
+// directory of images, or a bucket's prefix).
+type Archive interface {
+	File(file string) (src tree.Source, ok bool, err error)
 }
 
 // Server answers franz clients.
@@ -226,14 +232,17 @@ func (c *conn) serve() {
 // not exist: queries say so).
 func (c *conn) handshake(dir string) error {
 	c.dir = dir
-	if a := c.srv.cfg.Archive; a != nil && dir != "" {
+	for i, a := range c.srv.cfg.Archives {
+		if dir == "" {
+			break
+		}
 		src, ok, err := a.File(dir)
 		if err != nil {
 			c.srv.log.Warn("franzd: archive image cannot be read", "dir", dir, "err", err)
 			return fmt.Errorf("archive %s: not an image franzfs reads, see the server's log", dir)
 		}
 		if ok {
-			c.src, c.image, c.cacheKey = src, true, "\x00"+dir+"\x00"
+			c.src, c.image, c.cacheKey = src, true, fmt.Sprintf("\x00%d\x00%s\x00", i, dir)
 			return nil
 		}
 	}

@@ -30,7 +30,7 @@ func testServer(t *testing.T, live, archive string) string {
 	}
 	cfg := Config{Live: root, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxWaiting: 200}
 	if archive != "" {
-		cfg.Archive = tree.NewArchiveDir(archive)
+		cfg.Archives = []Archive{tree.NewArchiveDir(archive)}
 	}
 	srv := NewServer(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -72,7 +72,9 @@ func (n *rawFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32
 		// Direct I/O: the file grows while it is read (see viewFile.tell).
 		return h, fuse.FOPEN_DIRECT_IO, 0
 	}
-	return &readerHandle{r: file, close: file.Close}, fuse.FOPEN_KEEP_CACHE, 0
+	return &readerHandle{r: file, close: file.Close, errno: func(err error) syscall.Errno {
+		return n.stream.m.errno(err, n.stream.where(n.name))
+	}}, fuse.FOPEN_KEEP_CACHE, 0
 }
 
 // liveRawHandle is a loopback file, shown read-only.
@@ -106,14 +108,17 @@ type readerHandle struct {
 		ReadAt(p []byte, off int64) (int, error)
 	}
 	close func() error
+	errno func(error) syscall.Errno // logs what failed
 }
 
 func (h *readerHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n, err := h.r.ReadAt(dest, off)
-	if n > 0 || err == nil || isEOF(err) {
-		return fuse.ReadResultData(dest[:n]), 0
+	if err != nil && !isEOF(err) {
+		// Not the bytes read so far: a short read is the end of the file
+		// to the kernel, and the file would look cut short.
+		return nil, h.errno(err)
 	}
-	return nil, syscall.EIO
+	return fuse.ReadResultData(dest[:n]), 0
 }
 
 func (h *readerHandle) Release(ctx context.Context) syscall.Errno {

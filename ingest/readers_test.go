@@ -11,6 +11,7 @@ import (
 
 	"github.com/franzfs/franzfs/squash"
 	"github.com/franzfs/franzfs/store"
+	"github.com/franzfs/franzfs/tree"
 )
 
 // Streams kept open between reads are reopened when their name leads
@@ -48,7 +49,7 @@ func TestReadersFollowTheirNames(t *testing.T) {
 	}
 	os.Rename(makeImage("old", "old image"), filepath.Join(archive, "b.squashfs"))
 
-	srv, err := New(Config{Live: live, Archive: archive, MaxReaders: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := New(Config{Live: live, Images: tree.NewArchiveDir(archive), Archive: []string{archive}, MaxReaders: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

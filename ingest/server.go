@@ -27,9 +27,10 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	Live    string     // the live root, where streams are appended
-	Archive string     // a directory of archive images, served read-only; may be ""
-	Sync    store.Sync // when an append is answered
+	Live    string      // the live root, where streams are appended
+	Images  tree.Images // archive images, served read-only; may be nil
+	Archive []string    // where Images come from (directories, s3:// URLs), kept out of error messages
+	Sync    store.Sync  // when an append is answered
 	// MaxBody bounds a request body, MaxRecord one record (413 beyond).
 	MaxBody, MaxRecord int64
 	// BodyMemory bounds the bytes of bodies held at once (503 beyond;
@@ -83,7 +84,7 @@ type openWriter struct {
 	lastUse time.Time // GUARDED_BY(Server.mu)
 }
 
-// New returns a server of cfg.Live (and cfg.Archive).
+// New returns a server of cfg.Live (and cfg.Images).
 func New(cfg Config) (*Server, error) {
 	root, err := store.OpenRoot(cfg.Live)
 	if err != nil {
@@ -113,14 +114,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	var images tree.Images
-	if cfg.Archive != "" {
-		images = tree.NewArchiveDir(cfg.Archive)
-	}
 	if cfg.IdleClose == 0 {
 		cfg.IdleClose = DefaultIdleClose
 	}
-	s := &Server{cfg: cfg, root: root, tree: tree.New(root, images), log: cfg.Logger, metrics: newMetrics(),
+	s := &Server{cfg: cfg, root: root, tree: tree.New(root, cfg.Images), log: cfg.Logger, metrics: newMetrics(),
 		writers: map[string]*openWriter{}, done: make(chan struct{}), bodies: budget{left: cfg.BodyMemory},
 		readers: readers.New(cfg.MaxReaders)}
 	s.metrics.reg.MustRegister(fsyncCollector{s})
@@ -348,8 +345,10 @@ func (s *Server) streamLabel(r *http.Request) string {
 
 // scrub leaves the server's directories out of a message.
 func (s *Server) scrub(msg string) string {
-	for _, dir := range []string{s.cfg.Live, s.cfg.Archive} {
-		if dir = filepath.Clean(dir); dir != "." {
+	for _, dir := range append([]string{s.cfg.Live}, s.cfg.Archive...) {
+		if strings.Contains(dir, "://") { // an object store's URL, bucket and prefix
+			msg = strings.ReplaceAll(msg, strings.TrimSuffix(dir, "/")+"/", "")
+		} else if dir = filepath.Clean(dir); dir != "." {
 			msg = strings.ReplaceAll(msg, dir+"/", "")
 		}
 	}

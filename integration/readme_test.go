@@ -14,7 +14,7 @@ import (
 )
 
 // A step says how the README's command line is run and what it must print.
-// Paths under /srv, /mnt and /etc, and the ports 7070, 7071 and 1886, are moved
+// Paths under /srv, /mnt and /etc, and the ports 7070, 7071, 7072 and 1886, are moved
 // into a scratch root and to free ports, in the line and in what it prints.
 type step struct {
 	skip string // why it is not run here, and what runs it
@@ -96,6 +96,14 @@ var readme = map[string]step{
 	`echo hi | franzfs append --server http://localhost:7070 --tag x app/events`: {want: `{"first":11,"count":1}` + "\n"},
 	`franzfs read --server http://localhost:7070 -r -5: app/events`:              {want: "7\n" + `{"level":"error"}` + "\n" + `{"level":"error","msg":"disk full"}` + "\n8\nhi\n"},
 
+	`mkdir -p /srv/s3/history /mnt/history`:                                                                      {},
+	`versitygw --access demo --secret demo-secret-key --port 127.0.0.1:7072 posix /srv/s3 &`:                     {background: true},
+	`export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo-secret-key AWS_ENDPOINT_URL=http://127.0.0.1:7072`: {}, // the test's environment has them
+	`franzfs archive --live /srv/live app/events s3://history/app/events-2026-11.squashfs`:                       {want: `{"app/events":9}` + "\n", eventually: true},
+	`franzfs mount --archive s3://history/app/ /mnt/history &`:                                                   {background: true, ready: "ready: /mnt/history"},
+	`cat /mnt/history/events-2026-11/seq/-2:`:                                                                    {want: "7\n" + `{"level":"error"}` + "\n"},
+	`franzfs read -r -1 s3://history/app/events-2026-11.squashfs`:                                                {want: `{"level":"error"}` + "\n"},
+
 	`franzfs serve --live /srv/live --listen none --franzd :1886 &`:                           {background: true, ready: "franzd: 127.0.0.1:1886"},
 	`franzfs read franz://localhost:1886/app events -r -2:-1`:                                 {want: "8\nhi\n"},
 	`franzfs read --framed franz://localhost:1886/ app/events -r 0 | od -A d -t x1 | head -1`: {want: "0000000 22 00 00 00 00 00 00 00 7b 22 6c 65 76 65 6c 22\n"},
@@ -138,15 +146,17 @@ func TestReadme(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "etc/systemd/system"), 0o755)
 	port1, port2 := port(t), port(t)
-	port3 := port(t)
-	ports := strings.NewReplacer(":7070", ":"+port1, ":7071", ":"+port2, ":1886", ":"+port3)
+	port3, port4 := port(t), port(t)
+	ports := strings.NewReplacer(":7070", ":"+port1, ":7071", ":"+port2, ":1886", ":"+port3, ":7072", ":"+port4)
 	paths := strings.NewReplacer("/srv/", root+"/srv/", "/mnt/", root+"/mnt/", "/etc/", root+"/etc/")
 	sub := func(s string) string { return paths.Replace(ports.Replace(s)) }
-	env := append(os.Environ(), "PATH="+repo+":"+os.Getenv("PATH"), "FRANZFS_MOUNT_LOG="+filepath.Join(root, "mount.log"),
+	env := append(os.Environ(), "PATH="+repo+":"+os.Getenv("PATH")+":"+filepath.Join(os.Getenv("HOME"), "go", "bin"), "FRANZFS_MOUNT_LOG="+filepath.Join(root, "mount.log"),
 		// Where the mount helper finds franzfs, which the README installs in /usr/local/bin.
 		"FRANZFS="+filepath.Join(repo, "franzfs"),
 		// Where franzfs serve listens when the README does not say.
-		"FRANZFS_LISTEN=127.0.0.1:"+port1)
+		"FRANZFS_LISTEN=127.0.0.1:"+port1,
+		// The keys the README exports for its self-hosted store.
+		"AWS_ACCESS_KEY_ID=demo", "AWS_SECRET_ACCESS_KEY=demo-secret-key", "AWS_ENDPOINT_URL=http://127.0.0.1:"+port4)
 	// The tour builds ./franzfs and installs the mount helper for real.
 	t.Cleanup(keepFile(filepath.Join(repo, "franzfs")))
 	t.Cleanup(keepFile("/sbin/mount.fuse.franzfs"))

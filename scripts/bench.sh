@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks that print their figures, each beside a baseline measured in
-# the same run. Usage: scripts/bench.sh [store|mount|serve]   (default: all)
+# the same run. Usage: scripts/bench.sh [store|mount|objects|serve]   (default: all)
 # The mount benchmarks need FUSE; run as root for passthrough and for
 # dropping caches between first reads.
 set -euo pipefail
@@ -22,6 +22,12 @@ go build -o "$bin/franzfs" ./cmd/franzfs
 if [[ $what == all || $what == mount ]]; then
 	echo "### mount and archives (go run ./scripts/benchmount)"
 	go run ./scripts/benchmount -franzfs "$bin/franzfs"
+	echo
+fi
+if [[ $what == all || $what == objects ]]; then
+	echo "### archives in object storage: versitygw on loopback vs local disk vs rclone mount + squashfuse (go run ./scripts/benchmount -only objects)"
+	export PATH=$PATH:$(go env GOPATH)/bin # versitygw, as scripts/test.sh builds it
+	go run ./scripts/benchmount -franzfs "$bin/franzfs" -only objects -records 2000000
 	echo
 fi
 if [[ $what == all || $what == serve ]]; then

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,7 +47,7 @@ func (a *ArchiveDir) Names() ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ImageSuffix)
-		if ok && e.Type().IsRegular() && validName(name) == nil {
+		if ok && e.Type().IsRegular() && ValidName(name) == nil {
 			names = append(names, name)
 		}
 	}
@@ -58,7 +57,7 @@ func (a *ArchiveDir) Names() ([]string, error) {
 // Source returns the image shown as name, opened once and reopened when
 // its file changes. A damaged image is an error that names it.
 func (a *ArchiveDir) Source(name string) (Source, bool, error) {
-	if validName(name) != nil {
+	if ValidName(name) != nil {
 		return Source{}, false, nil
 	}
 	return a.File(name + ImageSuffix)
@@ -115,7 +114,11 @@ func ImageSource(img *squash.Image) Source {
 			if err != nil {
 				return nil, err
 			}
-			return store.OpenFS(sub, path.Join(img.Name(), p))
+			name := img.Name() // not path.Join: it would make s3:// of s3://
+			if p != "." {
+				name += "/" + p
+			}
+			return store.OpenFS(sub, name)
 		},
 		ID: img,
 		Access: func(string) (Access, Access, error) {

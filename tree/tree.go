@@ -120,7 +120,7 @@ func (s Source) List(p string) ([]Entry, error) {
 	}
 	var out []Entry
 	for _, d := range dirents {
-		if !d.IsDir() || validName(d.Name()) != nil {
+		if !d.IsDir() || ValidName(d.Name()) != nil {
 			continue
 		}
 		k, err := s.Kind(path.Join(p, d.Name()))
@@ -156,8 +156,8 @@ func New(live *os.Root, images Images) *Tree {
 	return t
 }
 
-// validName applies the stream name rule to one component.
-func validName(name string) error {
+// ValidName applies the stream name rule to one component.
+func ValidName(name string) error {
 	if strings.Contains(name, "/") {
 		return fmt.Errorf("%w: %q", store.ErrBadName, name)
 	}

@@ -16,17 +16,18 @@ func checkCommand() *cli.Command {
 		ArgsUsage: "STREAM",
 		Description: `Reads the whole stream and verifies every rule of the franz format: whole
 offsets tuples, end offsets that never decrease and lie within payloads,
-index values that never decrease, tag postings ascending and naming existing
+tag postings ascending and naming existing
 records. Names the first bad record and the byte where it lies. Traces of an
 unfinished write (which readers skip and the next writer cuts) are notes,
-not problems. Exits 4 if there is a problem.`,
-		Flags:  []cli.Flag{liveFlag},
+not problems. Exits 4 if there is a problem. An index whose values
+decrease (franz's writer allows it) is a note.`,
+		Flags:  append([]cli.Flag{liveFlag}, s3Flags...),
 		Action: runCheck,
 	}
 }
 
 func runCheck(ctx context.Context, cmd *cli.Command) error {
-	s, done, err := openStream(cmd)
+	s, done, err := openStream(ctx, cmd)
 	if err != nil {
 		return err
 	}

@@ -21,16 +21,16 @@ func infoCommand() *cli.Command {
 		Description: `Prints what the mount's stat.json holds: the number of records and bytes,
 each index with its first and last value, each tag with its record count,
 and whether the stream is live or archived.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			liveFlag,
 			&cli.BoolFlag{Name: "json", Usage: "print stat.json itself"},
-		},
+		}, s3Flags...),
 		Action: runInfo,
 	}
 }
 
 func runInfo(ctx context.Context, cmd *cli.Command) error {
-	s, done, err := openStream(cmd)
+	s, done, err := openStream(ctx, cmd)
 	if err != nil {
 		return err
 	}

@@ -36,14 +36,14 @@ a name, the archive wins. Each stream is a directory:
 When the mount is ready, "ready: MOUNTPOINT" is printed on standard output
 and --ready-file, if given, is created: a script can wait for either. A
 stale mount left at MOUNTPOINT by a killed franzfs is cleared first.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			liveFlag,
-			&cli.StringFlag{Name: "archive", Usage: "a `DIR` of archive images, each NAME.squashfs shown as NAME"},
+			archiveFlag,
 			&cli.StringFlag{Name: "ready-file", Usage: "create `FILE` once the mount is ready"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every FUSE request"},
 			&cli.StringSliceFlag{Name: "options", Aliases: []string{"o"}, Usage: "mount options, comma-separated: allow_other lets other users see the mount (each reads only the streams they may read in the live root or the image)"},
 			&cli.BoolFlag{Name: "passthrough", Value: true, Usage: "let the kernel read the raw files of live streams itself (FUSE passthrough, where it allows); --passthrough=false serves them by reads"},
-		},
+		}, s3Flags...),
 		Action: runMount,
 	}
 }
@@ -53,16 +53,16 @@ func runMount(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	live, archive := cmd.String("live"), cmd.String("archive")
-	if live == "" && archive == "" {
-		return usageError("mount needs --live DIR, --archive DIR or both")
+	live := cmd.String("live")
+	if live == "" && len(cmd.StringSlice("archive")) == 0 {
+		return usageError("mount needs --live DIR, --archive DIR (or s3://BUCKET/PREFIX/) or both")
 	}
-	var images tree.Images
-	if err := checkDirs(live, archive); err != nil {
+	if err := checkDirs(live); err != nil {
 		return err
 	}
-	if archive != "" {
-		images = tree.NewArchiveDir(archive)
+	archives, err := openArchives(ctx, cmd)
+	if err != nil {
+		return err
 	}
 	opts := fusefs.Options{Debug: cmd.Bool("debug"), NoPassthrough: !cmd.Bool("passthrough")}
 	for _, list := range cmd.StringSlice("options") {
@@ -80,7 +80,7 @@ func runMount(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	server, err := fusefs.Mount(mountpoint, tree.New(root, images), opts)
+	server, err := fusefs.Mount(mountpoint, tree.New(root, union(archives)), opts)
 	if err != nil {
 		return err
 	}
@@ -104,16 +104,13 @@ func runMount(ctx context.Context, cmd *cli.Command) error {
 	return nil
 }
 
-// checkDirs checks the --live and --archive directories given.
-func checkDirs(live, archive string) error {
-	for _, d := range []struct{ what, dir string }{{"live root", live}, {"archive directory", archive}} {
-		if d.dir != "" {
-			if err := checkDir(d.what, d.dir); err != nil {
-				return err
-			}
-		}
+// checkDirs checks the --live directory given (openArchives checks the
+// archives).
+func checkDirs(live string) error {
+	if live == "" {
+		return nil
 	}
-	return nil
+	return checkDir("live root", live)
 }
 
 // checkDir tells a missing or unreadable directory apart, in one line.

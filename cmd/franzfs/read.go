@@ -37,7 +37,7 @@ From a franzd (or franzfs serve --franzd), as the franz CLI reads:
 Each -r is one query; a range that names records not yet written waits for
 them up to --timeout, then is skipped. --follow then prints the records
 that come after the last one printed, until Ctrl-C.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			liveFlag,
 			serverFlag,
 			&cli.StringSliceFlag{Name: "range", Aliases: []string{"r"}, Usage: "`A:B`: the records to print (a single N is one record; repeated, each in turn; all if none)"},
@@ -45,7 +45,7 @@ that come after the last one printed, until Ctrl-C.`,
 			&cli.StringFlag{Name: "index", Usage: "read -r as values of index `NAME`, not record numbers"},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing records as they arrive, until the range is complete or Ctrl-C"},
 			&cli.BoolFlag{Name: "framed", Usage: "write each record's length as an 8-byte little-endian word before it"},
-		},
+		}, s3Flags...),
 		Action: runRead,
 	}
 }
@@ -77,7 +77,7 @@ func runRead(ctx context.Context, cmd *cli.Command) error {
 		}
 		return endOfFollow(ctx, cmd, readRemote(ctx, cmd, name, p.String()))
 	}
-	s, done, err := openStream(cmd)
+	s, done, err := openStream(ctx, cmd)
 	if err != nil {
 		return err
 	}

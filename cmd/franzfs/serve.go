@@ -21,7 +21,6 @@ import (
 	"github.com/franzfs/franzfs/internal/fdlimit"
 	"github.com/franzfs/franzfs/internal/readers"
 	"github.com/franzfs/franzfs/store"
-	"github.com/franzfs/franzfs/tree"
 )
 
 func serveCommand() *cli.Command {
@@ -46,9 +45,9 @@ stays on loopback (":1886" is 127.0.0.1:1886) unless
 --franzd-unauthenticated-remote says otherwise. --listen none serves no HTTP.
 
 SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			liveFlag,
-			&cli.StringFlag{Name: "archive", Usage: "a `DIR` of archive images to serve read-only"},
+			archiveFlag,
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:7070", Usage: "TCP `ADDR` to listen on", Sources: cli.EnvVars("FRANZFS_LISTEN")},
 			&cli.StringFlag{Name: "unix", Usage: "listen on the unix socket `PATH` instead"},
 			&cli.StringFlag{Name: "sync", Value: "none", Usage: "when an append is answered: none (in the kernel), batch (on disk, fsyncs shared), always (on disk)"},
@@ -67,7 +66,7 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 			&cli.IntFlag{Name: "franzd-max-conns", Value: franzd.DefaultMaxConns, Usage: "most franz connections at once; one past it is refused"},
 			&cli.IntFlag{Name: "franzd-max-waiting", Value: franzd.DefaultMaxWaiting, Usage: "most requests one franz connection may have waiting for records"},
 			&cli.DurationFlag{Name: "idle-close", Value: ingest.DefaultIdleClose, Usage: "close a stream's writer, releasing its lock, after `DURATION` without appends (negative: never)"},
-		},
+		}, s3Flags...),
 		Action: runServe,
 	}
 }
@@ -76,7 +75,11 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 	if cmd.String("live") == "" {
 		return usageError("serve needs --live DIR")
 	}
-	if err := checkDirs(cmd.String("live"), cmd.String("archive")); err != nil {
+	if err := checkDirs(cmd.String("live")); err != nil {
+		return err
+	}
+	archives, err := openArchives(ctx, cmd)
+	if err != nil {
 		return err
 	}
 	sync, err := store.ParseSync(cmd.String("sync"))
@@ -104,7 +107,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 		return usageError("--listen none and no --franzd: nothing to serve")
 	}
 	srv, err := ingest.New(ingest.Config{
-		Live: cmd.String("live"), Archive: cmd.String("archive"), Sync: sync, Token: token,
+		Live: cmd.String("live"), Images: union(archives), Archive: cmd.StringSlice("archive"), Sync: sync, Token: token,
 		MaxBody: cmd.Int64("max-body"), MaxRecord: cmd.Int64("max-record"), IdleClose: cmd.Duration("idle-close"),
 		BodyMemory: cmd.Int64("body-memory"), BodyTimeout: cmd.Duration("body-timeout"),
 		MaxWriters: cmd.Int("max-writers"), MaxRequestTags: cmd.Int("max-request-tags"), MaxReaders: cmd.Int("max-readers"),
@@ -116,7 +119,7 @@ func runServe(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	if fln != nil {
-		fsrv, err := newFranzd(cmd)
+		fsrv, err := newFranzd(cmd, archives)
 		if err != nil {
 			srv.Close()
 			return err
@@ -242,14 +245,14 @@ func listenFranzd(addr string, remote bool) (net.Listener, error) {
 	return ln, err
 }
 
-func newFranzd(cmd *cli.Command) (*franzd.Server, error) {
+func newFranzd(cmd *cli.Command, archives []archive) (*franzd.Server, error) {
 	root, err := store.OpenRoot(cmd.String("live"))
 	if err != nil {
 		return nil, err
 	}
 	cfg := franzd.Config{Live: root, MaxConns: cmd.Int("franzd-max-conns"), MaxWaiting: cmd.Int("franzd-max-waiting"), MaxReaders: cmd.Int("max-readers")}
-	if a := cmd.String("archive"); a != "" {
-		cfg.Archive = tree.NewArchiveDir(a)
+	for _, a := range archives {
+		cfg.Archives = append(cfg.Archives, a)
 	}
 	return franzd.NewServer(cfg), nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/franzfs/franzfs/bucket"
 	"github.com/franzfs/franzfs/internal/advice"
 	"github.com/franzfs/franzfs/squash"
 	"github.com/franzfs/franzfs/store"
@@ -36,8 +39,8 @@ func openLive(cmd *cli.Command) (*os.Root, error) {
 // openStream opens the stream the command's one argument names: a stream
 // directory, a name under --live (opened beneath it), or an archive image
 // (IMAGE.squashfs for an image of one stream, IMAGE.squashfs/NAME for one
-// stream in it).
-func openStream(cmd *cli.Command) (*store.Stream, func(), error) {
+// stream in it), on disk or in object storage (s3://BUCKET/KEY.squashfs).
+func openStream(ctx context.Context, cmd *cli.Command) (*store.Stream, func(), error) {
 	arg, err := oneArg(cmd, "STREAM")
 	if err != nil {
 		return nil, nil, err
@@ -53,6 +56,9 @@ func openStream(cmd *cli.Command) (*store.Stream, func(), error) {
 			return nil, nil, err
 		}
 		return s, func() { s.Close() }, nil
+	}
+	if bucket.IsURL(arg) {
+		return openObjectStream(ctx, cmd, arg)
 	}
 	if image, inner, ok := splitImagePath(arg); ok {
 		img, err := squash.Open(image)
@@ -115,4 +121,32 @@ func splitImagePath(p string) (image, inner string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// openObjectStream opens s3://BUCKET/KEY.squashfs[/NAME]: a stream in an
+// image read in place from object storage.
+func openObjectStream(ctx context.Context, cmd *cli.Command, arg string) (*store.Stream, func(), error) {
+	loc, err := bucket.ParseURL(arg)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, inner, ok := strings.Cut(loc.Key, tree.ImageSuffix)
+	if !ok || inner != "" && inner[0] != '/' {
+		return nil, nil, usageError("%s: want s3://BUCKET/KEY.squashfs, or .../KEY.squashfs/NAME for a stream in it", arg)
+	}
+	key += tree.ImageSuffix
+	inner = cmp.Or(strings.TrimPrefix(inner, "/"), ".")
+	s3, err := bucket.Open(ctx, loc.Bucket, s3Options(cmd))
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := s3.OpenImage(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := tree.ImageSource(img).Open(inner)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image %s: %w", img.Name(), err)
+	}
+	return s, func() { s.Close() }, nil
 }

@@ -27,7 +27,7 @@ var franzfs = flag.String("franzfs", "franzfs", "the franzfs binary")
 
 func main() {
 	big := flag.Int64("records", 10_000_000, "records of 100 B in the big stream")
-	only := flag.String("only", "", "run only this part: mount or archives")
+	only := flag.String("only", "", "run only this part: mount, archives or objects")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "franzfs-benchmount-")
 	check(err)
@@ -42,8 +42,12 @@ func main() {
 		build(filepath.Join(live, "many", fmt.Sprintf("s%04d", i)), 1, 10)
 	}
 
-	if *only == "archives" {
+	switch *only {
+	case "archives":
 		archives(live, dir)
+		return
+	case "objects":
+		objects(live, dir)
 		return
 	}
 	startup(live, dir)

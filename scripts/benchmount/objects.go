@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/franzfs/franzfs/bucket"
+)
+
+// objects measures an archive image read in place from object storage
+// (versitygw on loopback, a real S3 server) against the same image on
+// local disk, and against what a user would do without franzfs: rclone
+// mount of the bucket, and squashfuse on the image in it.
+func objects(live, dir string) {
+	src := filepath.Join(live, "big")
+	arch := filepath.Join(dir, "arch-local")
+	check(os.MkdirAll(arch, 0o755))
+	img := filepath.Join(arch, "big.squashfs")
+	check(exec.Command(*franzfs, "archive", src, img).Run())
+
+	addr := freeAddr()
+	data := filepath.Join(dir, "s3")
+	check(os.MkdirAll(filepath.Join(data, "history"), 0o755))
+	gw := exec.Command("versitygw", "--access", "bench", "--secret", "bench-secret", "--port", addr, "posix", data)
+	check(gw.Start())
+	defer gw.Process.Kill()
+	waitListen(addr)
+	env := []string{"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench-secret", "AWS_ENDPOINT_URL=http://" + addr, "AWS_REGION=us-east-1"}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	up := exec.Command(*franzfs, "archive", src, "s3://history/arch/big.squashfs")
+	up.Stderr = os.Stderr
+	check(up.Run())
+	size := fileSize(filepath.Join(src, "payloads"))
+
+	// Each reader is started afresh before each of its runs, with the
+	// kernel's caches dropped: every run is cold.
+	readers := map[string]func() (path string, stop func()){
+		"local image": func() (string, func()) {
+			m := startArchiveMount(arch, filepath.Join(dir, "mnt-local"))
+			return m.path("big", "payloads"), m.stop
+		},
+		"bucket": func() (string, func()) {
+			m := startMountArgs(filepath.Join(dir, "mnt-s3"), "--archive", "s3://history/arch/")
+			return m.path("big", "payloads"), m.stop
+		},
+		"rclone mount + squashfuse": func() (string, func()) {
+			rc, sq := filepath.Join(dir, "rclone"), filepath.Join(dir, "rclone-sqf")
+			check(os.MkdirAll(rc, 0o755))
+			check(os.MkdirAll(sq, 0o755))
+			r := exec.Command("rclone", "mount", "--read-only", "bench:history", rc)
+			r.Env = append(os.Environ(), "RCLONE_CONFIG_BENCH_TYPE=s3", "RCLONE_CONFIG_BENCH_PROVIDER=Other",
+				"RCLONE_CONFIG_BENCH_ENDPOINT=http://"+addr, "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=bench", "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=bench-secret")
+			check(r.Start())
+			waitFile(filepath.Join(rc, "arch", "big.squashfs"))
+			check(exec.Command("squashfuse", filepath.Join(rc, "arch", "big.squashfs"), sq).Run())
+			return filepath.Join(sq, "payloads"), func() {
+				exec.Command("umount", sq).Run()
+				exec.Command("umount", rc).Run()
+				r.Process.Kill()
+				r.Wait()
+			}
+		},
+	}
+	order := []string{"local image", "bucket", "rclone mount + squashfuse"}
+	fmt.Printf("\n== an archived stream in a bucket (versitygw on loopback): cat payloads (%d MB), cold, median of 3 rounds of all three\n", size/1e6)
+	runs := map[string][]time.Duration{}
+	for range 3 {
+		for _, who := range order {
+			path, stop := readers[who]()
+			dropCaches()
+			runs[who] = append(runs[who], catFile(path))
+			stop()
+		}
+	}
+	rates := map[string]float64{}
+	for _, who := range order {
+		ds := runs[who]
+		slices.Sort(ds)
+		rates[who] = float64(size) / 1e6 / ds[len(ds)/2].Seconds()
+		fmt.Printf("%-34s %8.0f MB/s\n", who, rates[who])
+	}
+	fmt.Printf("%-34s %8.2f of the local image (target >= 0.8), %.2f of rclone + squashfuse (target >= 1.5)\n", "bucket",
+		rates["bucket"]/rates["local image"], rates["bucket"]/rates["rclone mount + squashfuse"])
+
+	fmt.Println("-- random 4 KiB reads, cold (500)")
+	for _, who := range order {
+		path, stop := readers[who]()
+		dropCaches()
+		ds := randomReads(path, size, 500)
+		stop()
+		fmt.Printf("%-34s p50 %8s  p99 %8s\n", who, ds[len(ds)/2].Round(time.Microsecond), ds[len(ds)*99/100].Round(time.Microsecond))
+	}
+
+	fmt.Println("-- what reads fetch from the bucket, per MB read (in process)")
+	seq, seqMB := fetchedFor(func(f fs.File) int64 {
+		n, err := io.Copy(io.Discard, f)
+		check(err)
+		return n
+	})
+	fmt.Printf("%-34s %6.2f requests, %6.2f MB per MB read\n", "sequential", seq[0]/seqMB, seq[1]/1e6/seqMB)
+	rnd, rndMB := fetchedFor(func(f fs.File) int64 {
+		r := f.(io.ReaderAt)
+		rng := rand.New(rand.NewPCG(5, 5))
+		buf := make([]byte, 4096)
+		for range 500 {
+			_, err := r.ReadAt(buf, rng.Int64N(size-4096))
+			check(err)
+		}
+		return 500 * 4096
+	})
+	fmt.Printf("%-34s %6.2f requests, %6.2f MB per MB read (a 4 KiB read decompresses its 128 KiB block)\n", "random 4 KiB", rnd[0]/rndMB, rnd[1]/1e6/rndMB)
+}
+
+// fetchedFor reads the archived payloads with read, through package
+// bucket in this process, and returns the requests and bytes fetched, and
+// the MB read.
+func fetchedFor(read func(fs.File) int64) ([2]float64, float64) {
+	ctx := context.Background()
+	s, err := bucket.Open(ctx, "history", bucket.Options{PathStyle: true})
+	check(err)
+	img, err := s.OpenImage(ctx, "arch/big.squashfs")
+	check(err)
+	f, err := img.Open("payloads")
+	check(err)
+	defer f.Close()
+	r0, b0 := s.Fetched()
+	n := read(f)
+	r1, b1 := s.Fetched()
+	return [2]float64{float64(r1 - r0), float64(b1 - b0)}, float64(n) / 1e6
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitListen(addr string) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+	}
+	panic("nothing listens on " + addr)
+}
+
+func waitFile(p string) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+	}
+	panic(p + " did not appear")
+}
