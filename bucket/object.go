@@ -14,12 +14,15 @@ import (
 	"github.com/franzfs/franzfs/store"
 )
 
-// Reads of an object go through chunks of it: one range request each,
-// kept in a bounded cache, and fetched ahead while reads are sequential.
+// Reads of an object go through chunks of it, kept in a bounded cache.
+// The chunks a read needs are fetched together, by one range request per
+// run of them; while reads are sequential, the chunks ahead are fetched
+// too, in runs of maxRun.
 const (
-	chunkSize = 256 << 10 // a squashfs block (128 KiB at most) and its neighbours
-	readAhead = 16        // chunks in flight ahead of a sequential reader: 4 MiB
-	maxChunks = 128       // chunks cached per object: 32 MiB
+	chunkSize = 64 << 10 // a squashfs block takes 128 KiB at most, about half that gzipped
+	maxRun    = 16       // chunks in one request: 1 MiB
+	readAhead = 64       // chunks fetched ahead of a sequential reader: 4 MiB
+	maxChunks = 512      // chunks cached per object: 32 MiB
 )
 
 // An Object is one object, read in place: an io.ReaderAt of the bytes it
@@ -31,15 +34,17 @@ type Object struct {
 	size      int64
 	fetched   func(requests, bytes int64) // counts what was fetched, if set
 
-	mu     sync.Mutex
-	chunks map[int64]*chunk // GUARDED_BY(mu): by index
-	tick   uint64           // GUARDED_BY(mu)
-	last   int64            // GUARDED_BY(mu): the chunk read last
-	run    int              // GUARDED_BY(mu): how many reads in a row were sequential
+	mu    sync.Mutex
+	cache map[int64]*chunk // GUARDED_BY(mu): by index
+	tick  uint64           // GUARDED_BY(mu)
+	last  int64            // GUARDED_BY(mu): the chunk read last
+	ahead int64            // GUARDED_BY(mu): the last chunk fetched ahead
+	run   int              // GUARDED_BY(mu): how many reads in a row were sequential
 }
 
 type chunk struct {
 	ready chan struct{} // closed once data or err is set
+	start int64         // where it lies in the object
 	data  []byte
 	err   error
 	used  uint64 // GUARDED_BY(Object.mu)
@@ -47,7 +52,7 @@ type chunk struct {
 
 // Object opens an object whose size and ETag a listing (or HEAD) gave.
 func (s *Store) Object(key, etag string, size int64) *Object {
-	return &Object{s: s, key: key, etag: etag, size: size, chunks: map[int64]*chunk{}, last: -2}
+	return &Object{s: s, key: key, etag: etag, size: size, cache: map[int64]*chunk{}, last: -2}
 }
 
 // Head opens the object at key as it is now.
@@ -80,14 +85,17 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 	if off >= o.size {
 		return 0, io.EOF
 	}
+	end := min(off+int64(len(p)), o.size)
+	chunks := o.chunks(off/chunkSize, (end-1)/chunkSize)
 	n := 0
-	for n < len(p) && off+int64(n) < o.size {
-		pos := off + int64(n)
-		c, err := o.chunk(pos / chunkSize)
-		if err != nil {
-			return n, err
+	for _, c := range chunks {
+		<-c.ready
+		if c.err != nil {
+			o.forget(c)
+			return n, c.err
 		}
-		n += copy(p[n:], c.data[pos%chunkSize:])
+		pos := off + int64(n)
+		n += copy(p[n:end-off], c.data[pos-c.start:])
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -95,80 +103,108 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// chunk returns chunk i, fetching it (and, for a sequential reader, the
-// ones after it) if need be.
-func (o *Object) chunk(i int64) (*chunk, error) {
+// chunks returns chunks first to last, fetching those not cached (and,
+// for a sequential reader, the ones after them).
+func (o *Object) chunks(first, last int64) []*chunk {
 	o.mu.Lock()
-	switch i {
-	case o.last, o.last + 1:
+	defer o.mu.Unlock()
+	if first == o.last || first == o.last+1 {
 		o.run++
-	default:
+	} else {
 		o.run = 0
 	}
-	o.last = i
-	c := o.startLocked(i)
-	if o.run >= 2 {
-		for k := i + 1; k <= i+readAhead && k*chunkSize < o.size; k++ {
-			o.startLocked(k)
+	o.last = last
+	out := o.startLocked(first, last)
+	// Ahead of a sequential reader, half a window at a time, so that
+	// requests carry whole runs rather than the one chunk the reader moved.
+	if o.run >= 2 && o.ahead-last < readAhead/2 {
+		from, to := max(o.ahead, last)+1, min(last+readAhead, (o.size-1)/chunkSize)
+		if from <= to {
+			o.startLocked(from, to)
+			o.ahead = to
 		}
 	}
-	o.mu.Unlock()
-	<-c.ready
-	if c.err != nil {
-		o.mu.Lock()
-		if o.chunks[i] == c {
-			delete(o.chunks, i) // the next read tries again
-		}
-		o.mu.Unlock()
-		return nil, c.err
-	}
-	return c, nil
+	return out
 }
 
-// startLocked returns chunk i, starting its fetch if it is not cached.
-func (o *Object) startLocked(i int64) *chunk {
-	o.tick++
-	if c := o.chunks[i]; c != nil {
-		c.used = o.tick
-		return c
+// forget drops a chunk that failed, so that the next read tries again.
+func (o *Object) forget(c *chunk) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.cache[c.start/chunkSize] == c {
+		delete(o.cache, c.start/chunkSize)
 	}
-	o.evictLocked()
-	c := &chunk{ready: make(chan struct{}), used: o.tick}
-	o.chunks[i] = c
-	go func() {
-		c.data, c.err = o.fetch(i)
-		close(c.ready)
-	}()
-	return c
+}
+
+// startLocked returns chunks first to last, starting one request for each
+// run of up to maxRun of them that is not cached.
+func (o *Object) startLocked(first, last int64) []*chunk {
+	var out, run []*chunk
+	flush := func() {
+		if len(run) > 0 {
+			go o.fetch(run)
+			run = nil
+		}
+	}
+	for i := first; i <= last; i++ {
+		o.tick++
+		c := o.cache[i]
+		if c != nil {
+			c.used = o.tick
+			flush()
+		} else {
+			o.evictLocked()
+			c = &chunk{ready: make(chan struct{}), start: i * chunkSize, used: o.tick}
+			o.cache[i] = c
+			if run = append(run, c); len(run) == maxRun {
+				flush()
+			}
+		}
+		out = append(out, c)
+	}
+	flush()
+	return out
 }
 
 // evictLocked drops the chunk used least recently among those fetched,
 // past maxChunks.
 func (o *Object) evictLocked() {
-	if len(o.chunks) < maxChunks {
+	if len(o.cache) < maxChunks {
 		return
 	}
 	oldest := int64(-1)
-	for i, c := range o.chunks {
+	for i, c := range o.cache {
 		select {
 		case <-c.ready:
 		default:
 			continue // in flight: someone waits for it
 		}
-		if oldest < 0 || c.used < o.chunks[oldest].used {
+		if oldest < 0 || c.used < o.cache[oldest].used {
 			oldest = i
 		}
 	}
 	if oldest >= 0 {
-		delete(o.chunks, oldest)
+		delete(o.cache, oldest)
 	}
 }
 
-// fetch reads chunk i with one range request, if the object is still the
-// one opened.
-func (o *Object) fetch(i int64) ([]byte, error) {
-	start := i * chunkSize
-	n := min(chunkSize, o.size-start)
+// fetch fills a run of consecutive chunks with one range request, if the
+// object is still the one opened.
+func (o *Object) fetch(run []*chunk) {
+	start := run[0].start
+	n := min(int64(len(run))*chunkSize, o.size-start)
+	data, err := o.get(start, n)
+	for _, c := range run {
+		if err == nil {
+			c.data = data[c.start-start : min(c.start-start+chunkSize, n)]
+		}
+		c.err = err
+		close(c.ready)
+	}
+}
+
+// get reads n bytes at start with one range request.
+func (o *Object) get(start, n int64) ([]byte, error) {
 	ctx, cancel := o.s.ctx(context.Background())
 	defer cancel()
 	rng := fmt.Sprintf("bytes=%d-%d", start, start+n-1)

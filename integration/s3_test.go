@@ -100,6 +100,16 @@ func TestS3ArchivesEqualLive(t *testing.T) {
 		t.Errorf("archive onto an object: %q", out)
 	}
 
+	// A folder given first wins a name over the bucket given after it.
+	local := t.TempDir()
+	run(t, "", "archive", "--live", live, "app/other", filepath.Join(local, "one.squashfs"))
+	run(t, "", "archive", "--live", live, "app/other", filepath.Join(local, "other.squashfs"))
+	first := mount(t, "--archive", local, "--archive", o.url("arch/"))
+	if got := sh(t, "ls "+first.dir); got != "both\none\nother\n" {
+		t.Fatalf("ls of a folder and a bucket: %q", got)
+	}
+	sh(t, "cmp "+first.path("one", "payloads")+" "+filepath.Join(live, "app", "other", "payloads"))
+
 	m := mount(t, "--live", live, "--archive", o.url("arch/"))
 	if got := sh(t, "ls "+m.dir); got != "app\nboth\none\n" {
 		t.Fatalf("ls: %q", got)

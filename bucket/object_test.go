@@ -1,0 +1,110 @@
+package bucket
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testStore starts versitygw, a real S3 server, over a scratch folder with
+// a bucket "objects". Without versitygw the test skips, unless
+// FRANZFS_REQUIRE_S3=1.
+func testStore(t *testing.T) *Store {
+	t.Helper()
+	bin, err := exec.LookPath("versitygw")
+	if err != nil {
+		if os.Getenv("FRANZFS_REQUIRE_S3") == "1" {
+			t.Fatal("versitygw is required (FRANZFS_REQUIRE_S3=1): go install github.com/versity/versitygw/cmd/versitygw@v1.8.0")
+		}
+		t.Skip("no versitygw on PATH")
+	}
+	data := t.TempDir()
+	os.Mkdir(filepath.Join(data, "objects"), 0o755)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "--access", "k", "--secret", "secret-key", "--port", addr, "posix", data)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("versitygw does not listen")
+		}
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "k")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-key")
+	s, err := Open(context.Background(), "objects", Options{Endpoint: "http://" + addr, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Reads of every size at every place, sequential and random and from many
+// goroutines, give the object's bytes: across chunks, runs and read-ahead,
+// and past the cache's bound.
+func TestObjectReadAt(t *testing.T) {
+	s := testStore(t)
+	ctx := context.Background()
+	want := make([]byte, 40<<20+12345) // more than the cache holds
+	rand.Read(want)
+	f := filepath.Join(t.TempDir(), "x")
+	os.WriteFile(f, want, 0o644)
+	file, _ := os.Open(f)
+	defer file.Close()
+	if err := s.Upload(ctx, "dir/x.squashfs", file, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(ctx, "dir/x.squashfs", file); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.Head(ctx, "dir/x.squashfs")
+	if err != nil || obj.Size() != int64(len(want)) {
+		t.Fatalf("head: %v, size %d", err, obj.Size())
+	}
+	// Sequential, in reads of odd sizes.
+	got, err := io.ReadAll(io.NewSectionReader(obj, 0, obj.Size()))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("sequential read: %d bytes, %v", len(got), err)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := mrand.New(mrand.NewPCG(uint64(g), 1))
+			for range 200 {
+				off := rng.Int64N(int64(len(want)))
+				buf := make([]byte, rng.IntN(300<<10)+1)
+				n, err := obj.ReadAt(buf, off)
+				end := min(off+int64(len(buf)), int64(len(want)))
+				if n != int(end-off) || (err != nil && (err != io.EOF || end-off == int64(len(buf)))) || !bytes.Equal(buf[:n], want[off:end]) {
+					t.Errorf("ReadAt(%d bytes, %d) = %d, %v", len(buf), off, n, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if _, err := obj.ReadAt(make([]byte, 1), obj.Size()); err != io.EOF {
+		t.Errorf("read at the end: %v", err)
+	}
+}
