@@ -20,8 +20,8 @@ import (
 // too, in runs of maxRun.
 const (
 	chunkSize = 64 << 10 // a squashfs block takes 128 KiB at most, about half that gzipped
-	maxRun    = 16       // chunks in one request: 1 MiB
-	readAhead = 64       // chunks fetched ahead of a sequential reader: 4 MiB
+	maxRun    = 32       // chunks in one request: 2 MiB
+	readAhead = 128      // chunks fetched ahead of a sequential reader: 8 MiB
 	maxChunks = 512      // chunks cached per object: 32 MiB
 )
 

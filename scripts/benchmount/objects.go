@@ -51,65 +51,10 @@ func objects(live, dir string) {
 	check(up.Run())
 	size := fileSize(filepath.Join(src, "payloads"))
 
-	// Each reader is started afresh before each of its runs, with the
-	// kernel's caches dropped: every run is cold.
-	readers := map[string]func() (path string, stop func()){
-		"local image": func() (string, func()) {
-			m := startArchiveMount(arch, filepath.Join(dir, "mnt-local"))
-			return m.path("logs", "payloads"), m.stop
-		},
-		"bucket": func() (string, func()) {
-			m := startMountArgs(filepath.Join(dir, "mnt-s3"), "--archive", "s3://history/arch/")
-			return m.path("logs", "payloads"), m.stop
-		},
-		"rclone mount + squashfuse": func() (string, func()) {
-			rc, sq := filepath.Join(dir, "rclone"), filepath.Join(dir, "rclone-sqf")
-			check(os.MkdirAll(rc, 0o755))
-			check(os.MkdirAll(sq, 0o755))
-			r := exec.Command("rclone", "mount", "--read-only", "bench:history", rc)
-			// rclone's SDK refuses AWS_CA_BUNDLE with its own transport.
-			r.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") }), "RCLONE_CONFIG_BENCH_TYPE=s3", "RCLONE_CONFIG_BENCH_PROVIDER=Other",
-				"RCLONE_CONFIG_BENCH_ENDPOINT=http://"+addr, "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=bench", "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=bench-secret")
-			check(r.Start())
-			waitFile(filepath.Join(rc, "arch", "logs.squashfs"))
-			check(exec.Command("squashfuse", filepath.Join(rc, "arch", "logs.squashfs"), sq).Run())
-			return filepath.Join(sq, "payloads"), func() {
-				exec.Command("umount", sq).Run()
-				exec.Command("umount", rc).Run()
-				r.Process.Kill()
-				r.Wait()
-			}
-		},
-	}
-	order := []string{"local image", "bucket", "rclone mount + squashfuse"}
-	fmt.Printf("\n== an archived stream in a bucket (versitygw on loopback): cat payloads (%d MB), cold, median of 3 rounds of all three\n", size/1e6)
-	runs := map[string][]time.Duration{}
-	for range 3 {
-		for _, who := range order {
-			path, stop := readers[who]()
-			dropCaches()
-			runs[who] = append(runs[who], catFile(path))
-			stop()
-		}
-	}
-	rates := map[string]float64{}
-	for _, who := range order {
-		ds := runs[who]
-		slices.Sort(ds)
-		rates[who] = float64(size) / 1e6 / ds[len(ds)/2].Seconds()
-		fmt.Printf("%-34s %8.0f MB/s\n", who, rates[who])
-	}
-	fmt.Printf("%-34s %8.2f of the local image (target >= 0.8), %.2f of rclone + squashfuse (target >= 1.5)\n", "bucket",
-		rates["bucket"]/rates["local image"], rates["bucket"]/rates["rclone mount + squashfuse"])
-
-	fmt.Println("-- random 4 KiB reads, cold (500)")
-	for _, who := range order {
-		path, stop := readers[who]()
-		dropCaches()
-		ds := randomReads(path, size, 500)
-		stop()
-		fmt.Printf("%-34s p50 %8s  p99 %8s\n", who, ds[len(ds)/2].Round(time.Microsecond), ds[len(ds)*99/100].Round(time.Microsecond))
-	}
+	compare(dir, arch, addr, "on loopback", size)
+	// The same through a proxy that holds every byte 1 ms each way: the
+	// round trip of a store across a network.
+	compare(dir, arch, delayProxy(addr, time.Millisecond), "a 2 ms round trip away", size)
 
 	fmt.Println("-- what reads fetch from the bucket, per MB read (in process)")
 	seq, seqMB := fetchedFor(func(f fs.File) int64 {
@@ -188,4 +133,69 @@ func buildLogs(path string, n int64) {
 		check(err)
 	}
 	check(w.Close())
+}
+
+// compare reads the archived payloads, cold, from the local image, from
+// the bucket at endpoint, and through rclone mount and squashfuse.
+func compare(dir, arch, endpoint, where string, size int64) {
+	// Each reader is started afresh before each of its runs, with the
+	// kernel's caches dropped: every run is cold.
+	readers := map[string]func() (path string, stop func()){
+		"local image": func() (string, func()) {
+			m := startArchiveMount(arch, filepath.Join(dir, "mnt-local"))
+			return m.path("logs", "payloads"), m.stop
+		},
+		"bucket": func() (string, func()) {
+			m := startMountArgs(filepath.Join(dir, "mnt-s3"), "--archive", "s3://history/arch/", "--s3-endpoint", "http://"+endpoint)
+			return m.path("logs", "payloads"), m.stop
+		},
+		"rclone mount + squashfuse": func() (string, func()) {
+			rc, sq := filepath.Join(dir, "rclone"), filepath.Join(dir, "rclone-sqf")
+			check(os.MkdirAll(rc, 0o755))
+			check(os.MkdirAll(sq, 0o755))
+			r := exec.Command("rclone", "mount", "--read-only", "bench:history", rc)
+			// rclone's SDK refuses AWS_CA_BUNDLE with its own transport.
+			r.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") }), "RCLONE_CONFIG_BENCH_TYPE=s3", "RCLONE_CONFIG_BENCH_PROVIDER=Other",
+				"RCLONE_CONFIG_BENCH_ENDPOINT=http://"+endpoint, "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=bench", "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=bench-secret")
+			check(r.Start())
+			waitFile(filepath.Join(rc, "arch", "logs.squashfs"))
+			check(exec.Command("squashfuse", filepath.Join(rc, "arch", "logs.squashfs"), sq).Run())
+			return filepath.Join(sq, "payloads"), func() {
+				exec.Command("umount", sq).Run()
+				exec.Command("umount", rc).Run()
+				r.Process.Kill()
+				r.Wait()
+			}
+		},
+	}
+	order := []string{"local image", "bucket", "rclone mount + squashfuse"}
+	fmt.Printf("\n== an archived stream in a bucket (versitygw, %s): cat payloads (%d MB), cold, median of 3 rounds of all three\n", where, size/1e6)
+	runs := map[string][]time.Duration{}
+	for range 3 {
+		for _, who := range order {
+			path, stop := readers[who]()
+			dropCaches()
+			runs[who] = append(runs[who], catFile(path))
+			stop()
+		}
+	}
+	rates := map[string]float64{}
+	for _, who := range order {
+		ds := runs[who]
+		slices.Sort(ds)
+		rates[who] = float64(size) / 1e6 / ds[len(ds)/2].Seconds()
+		fmt.Printf("%-34s %8.0f MB/s\n", who, rates[who])
+	}
+	fmt.Printf("%-34s %8.2f of the local image (target >= 0.8), %.2f of rclone + squashfuse (target >= 1.5)\n", "bucket",
+		rates["bucket"]/rates["local image"], rates["bucket"]/rates["rclone mount + squashfuse"])
+
+	fmt.Println("-- random 4 KiB reads, cold (500)")
+	for _, who := range order {
+		path, stop := readers[who]()
+		dropCaches()
+		ds := randomReads(path, size, 500)
+		stop()
+		fmt.Printf("%-34s p50 %8s  p99 %8s\n", who, ds[len(ds)/2].Round(time.Microsecond), ds[len(ds)*99/100].Round(time.Microsecond))
+	}
+
 }
