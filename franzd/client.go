@@ -25,6 +25,7 @@ type Client struct {
 	mu      sync.Mutex
 	pending map[int64]chan frame // GUARDED_BY(mu)
 	nextID  int64                // GUARDED_BY(mu)
+	spare   []byte               // read's alone: a closed response's tuples, for the next
 	err     error                // GUARDED_BY(mu): why the connection ended
 	done    chan struct{}        // closed when the connection ends
 }
@@ -155,7 +156,14 @@ func (c *Client) frame() (frame, int64, error) {
 		n := h.Records()
 		// In runs past 64 MiB: what a server claims is only believed as it
 		// arrives.
-		resp.tuples = make([]byte, 0, min(n*resp.width(), 64<<20))
+		// The last response's buffer, if it is big enough: zeroing tens of
+		// MB anew for each whole-stream answer costs more than reading it.
+		if need := n * resp.width(); int64(cap(c.spare)) >= need {
+			resp.tuples, c.spare = c.spare[:0], nil
+		} else {
+			resp.tuples = make([]byte, 0, min(need, 64<<20))
+		}
+		resp.client = c
 		for left := n * resp.width(); left > 0; {
 			run := min(left, 1<<20)
 			resp.tuples = slices.Grow(resp.tuples, int(run))
@@ -245,6 +253,7 @@ type Response struct {
 	Waited bool // the server answered ResponseWait first
 
 	tuples []byte
+	client *Client // takes tuples back on Close
 	body   io.Reader
 	next   int64
 	start  int64
@@ -265,7 +274,8 @@ func (r *Response) Value(i int64, k int) int64 {
 	return int64(binary.LittleEndian.Uint64(r.tuples[i*r.width()+int64(8*(1+k)):]))
 }
 
-// Tuples returns the records' offsets rows, as the server sent them.
+// Tuples returns the records' offsets rows, as the server sent them,
+// valid until Close.
 func (r *Response) Tuples() []byte { return r.tuples }
 
 // Next returns the next record's payload, valid until the next call, and
@@ -309,11 +319,15 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
-// Close reads what is left of the response off the connection.
+// Close reads what is left of the response off the connection. Tuples
+// and Value are not to be used after it.
 func (r *Response) Close() error {
 	r.once.Do(func() {
 		if r.body != nil {
 			io.Copy(io.Discard, r.body)
+		}
+		if r.client != nil { // before done: the client's reader waits on it
+			r.client.spare, r.tuples = r.tuples, nil
 		}
 		close(r.done)
 	})

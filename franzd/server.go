@@ -417,7 +417,7 @@ func (c *conn) respond(id int64, st *store.Stream, q Query, h Header) {
 	}
 }
 
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 type writerFunc func([]byte) error
 
