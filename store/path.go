@@ -154,7 +154,7 @@ func parseRecordBound(s, name string, mayBeEmpty bool) (Bound, error) {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	// Only the canonical spelling, so one record has one name.
-	if err != nil || strconv.FormatInt(v, 10) != s || v == math.MinInt64 {
+	if err != nil || !canonicalInt(s) || v == math.MinInt64 {
 		return Bound{}, fmt.Errorf("%w: seq/%s: %q is not a record number", ErrBadName, name, s)
 	}
 	return Bound{V: v, Set: true}, nil
@@ -275,4 +275,12 @@ func (p Path) String() string {
 		return StatFile
 	}
 	return "?"
+}
+
+// canonicalInt reports whether s, which ParseInt read, is spelled as
+// FormatInt would spell its value: no sign but a minus, no leading zero,
+// no "-0". It allocates nothing, as a multiget parses thousands.
+func canonicalInt(s string) bool {
+	digits := strings.TrimPrefix(s, "-")
+	return digits != "" && digits[0] != '+' && (digits[0] != '0' || s == "0")
 }

@@ -35,6 +35,8 @@ type Stream struct {
 
 	payloads File
 	offsets  File
+	pmap     *mapping // payloads and offsets in memory, for a live stream; see mmap.go
+	omap     *mapping
 
 	known    atomic.Int64 // records known to be visible; never decreases
 	knownEnd atomic.Int64 // their end in payloads; stored before known
@@ -81,6 +83,7 @@ func openLive(r *os.Root, dir string) (*Stream, error) {
 		return nil, err
 	}
 	s.root, s.dir = r, dir
+	s.pmap, s.omap = newMapping(s.payloads), newMapping(s.offsets)
 	return s, nil
 }
 
@@ -164,6 +167,8 @@ func (s *Stream) Close() error {
 		s.notify.stop()
 	}
 	s.tagFiles.closeAll()
+	s.pmap.close()
+	s.omap.close()
 	errs := []error{s.offsets.Close(), s.payloads.Close()}
 	if s.root != nil {
 		errs = append(errs, s.root.Close())
@@ -257,6 +262,14 @@ func (s *Stream) readWords(buf []byte, off int64) error {
 // readFull reads len(p) bytes of file f at off; a short read means the
 // file is shorter than the records that point into it.
 func (s *Stream) readFull(f File, name string, p []byte, off int64) error {
+	if m := s.mapOf(f); m != nil && len(p) <= mapRead {
+		switch ok, err := m.copyAt(p, off); {
+		case err != nil:
+			return fmt.Errorf("stream %s: %s at byte %d: %w: %w", s.name, name, off, ErrCorrupt, err)
+		case ok:
+			return nil
+		}
+	}
 	n, err := f.ReadAt(p, off)
 	if n == len(p) {
 		return nil
@@ -520,3 +533,14 @@ func (s *Stream) Dir() string { return s.dir }
 
 // tagPath is the path of tag T's postings within the stream.
 func tagPath(tag string) string { return filepath.ToSlash(filepath.Join(TagsDir, tag)) }
+
+// mapOf returns the mapping of f, one of the stream's files, if it has one.
+func (s *Stream) mapOf(f File) *mapping {
+	switch f {
+	case s.payloads:
+		return s.pmap
+	case s.offsets:
+		return s.omap
+	}
+	return nil
+}

@@ -29,6 +29,9 @@ func (s *Stream) window(f File, name string, limit int64) *window {
 // readAt fills p with the file's bytes at off, all below the limit.
 func (w *window) readAt(p []byte, off int64) error {
 	end := off + int64(len(p))
+	if w.s.mapOf(w.f) != nil && end <= w.limit {
+		return w.s.readFull(w.f, w.name, p, off) // a copy from memory: no window needed
+	}
 	if off >= w.at && end <= w.at+int64(len(w.data)) {
 		copy(p, w.data[off-w.at:])
 		return nil
