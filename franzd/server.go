@@ -233,7 +233,7 @@ func (c *conn) serve() {
 func (c *conn) handshake(dir string) error {
 	c.dir = dir
 	for i, a := range c.srv.cfg.Archives {
-		if dir == "" {
+		if dir == "" { // the live root itself
 			break
 		}
 		src, ok, err := a.File(dir)
@@ -248,7 +248,6 @@ func (c *conn) handshake(dir string) error {
 	}
 	c.src, c.base = tree.LiveSource(c.srv.cfg.Live), dir
 	c.nowhere = dir != "" && store.ValidStreamName(dir) != nil
-
 	return nil
 }
 
