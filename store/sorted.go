@@ -45,19 +45,23 @@ func (s *Stream) scanSortedness(count int64) error {
 		o.last = make([]int64, len(s.indices))
 		o.unsorted = make([]bool, len(s.indices))
 	}
-	offsets := s.window(s.offsets, OffsetsFile, count*s.width)
-	defer offsets.close()
-	tuple := make([]byte, s.width)
-	for rec := o.through; rec < count; rec++ {
-		if err := offsets.readAt(tuple, rec*s.width); err != nil {
+	// In runs of tuples: a read per tuple would cost ten times the scan.
+	buf := make([]byte, min(count-o.through, valueRun)*s.width)
+	for rec := o.through; rec < count; {
+		run := min(count-rec, valueRun)
+		tuples := buf[:run*s.width]
+		if err := s.readWords(tuples, rec*s.width); err != nil {
 			return err
 		}
-		for k := range s.indices {
-			v := word(tuple[wordSize*(1+k):])
-			if rec > 0 && v < o.last[k] {
-				o.unsorted[k] = true
+		for t := 0; t < len(tuples); t += int(s.width) {
+			for k := range s.indices {
+				v := word(tuples[t+wordSize*(1+k):])
+				if rec > 0 && v < o.last[k] {
+					o.unsorted[k] = true
+				}
+				o.last[k] = v
 			}
-			o.last[k] = v
+			rec++
 		}
 	}
 	o.through = count
