@@ -108,3 +108,30 @@ func TestObjectReadAt(t *testing.T) {
 		t.Errorf("read at the end: %v", err)
 	}
 }
+
+// An upload cut short (here: its context ends once the first part is in)
+// leaves no object: it appears whole or not at all.
+func TestUploadAllOrNothing(t *testing.T) {
+	s := testStore(t)
+	data := make([]byte, 3*partSize)
+	rand.Read(data)
+	f := filepath.Join(t.TempDir(), "x")
+	os.WriteFile(f, data, 0o644)
+	file, _ := os.Open(f)
+	defer file.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	err := s.Upload(ctx, "cut.squashfs", file, func(done, total int64) { cancel() })
+	if err == nil {
+		t.Fatal("an upload whose context ended succeeded")
+	}
+	if exists, err := s.Exists(context.Background(), "cut.squashfs"); exists || err != nil {
+		t.Fatalf("after a cut upload: exists %v, %v", exists, err)
+	}
+	// And a whole one is there, byte for byte.
+	if err := s.Upload(context.Background(), "whole.squashfs", file, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Verify(context.Background(), "whole.squashfs", file); err != nil {
+		t.Fatal(err)
+	}
+}
