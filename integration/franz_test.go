@@ -125,15 +125,22 @@ func TestFranzWrittenStreams(t *testing.T) {
 	}
 }
 
-// With a relative live root, a franz client waiting on a stream sees the
-// appends (franzd does not: its watcher compares absolute and relative
-// paths).
+// Installed as franzd, franzfs takes franzd's command line. With a
+// relative live root, a franz client waiting on a stream sees the appends
+// (franzd does not: its watcher compares absolute and relative paths).
 func TestFranzdRelativeRoot(t *testing.T) {
 	work := t.TempDir()
 	os.Mkdir(filepath.Join(work, "live"), 0o755)
 	run(t, "a\n", "append", "--live", filepath.Join(work, "live"), "ev")
+	franzd := filepath.Join(work, "franzd")
+	if err := os.Symlink(franzfs, franzd); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(franzd, "--bogus").CombinedOutput(); err == nil || !strings.Contains(string(out), `franzd: unknown option "--bogus"`) {
+		t.Errorf("franzd --bogus: %v: %s", err, out)
+	}
 	d := &daemon{log: &syncBuffer{}}
-	d.cmd = exec.Command(franzfs, "serve", "--live", "live", "--listen", "none", "--franzd", "127.0.0.1:0")
+	d.cmd = exec.Command(franzd, "--live", "live", "--port", "0", "--mount", "/tmp/franz", "--reap-interval", "60")
 	d.cmd.Dir, d.cmd.Stderr = work, d.log
 	out, _ := d.cmd.StdoutPipe()
 	if err := d.cmd.Start(); err != nil {
