@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/franzfs/franzfs/internal/readers"
@@ -23,9 +24,11 @@ const (
 	// DefaultMaxConns bounds the connections served at once; one past it
 	// is answered InternalError and closed.
 	DefaultMaxConns = 1024
-	// DefaultMaxWaiting bounds a connection's requests waiting for records;
-	// one past it is answered InternalError.
-	DefaultMaxWaiting = 1024
+	// DefaultMaxWaiting bounds a connection's requests waiting for records,
+	// and DefaultMaxWaitingTotal all connections' (each holds a goroutine);
+	// one past either is answered InternalError.
+	DefaultMaxWaiting      = 1024
+	DefaultMaxWaitingTotal = 16384
 	// DefaultRequestTimeout bounds the time a request, once begun, may take
 	// to arrive whole (and the handshake, from the connection on).
 	DefaultRequestTimeout = 30 * time.Second
@@ -39,9 +42,9 @@ type Config struct {
 	Live     *os.Root  // the live root, for connections that name a directory
 	Archives []Archive // images, for connections that name an image file; the first that has it serves it
 
-	MaxConns, MaxWaiting, MaxReaders int
-	RequestTimeout, WriteTimeout     time.Duration
-	Logger                           *slog.Logger
+	MaxConns, MaxWaiting, MaxWaitingTotal, MaxReaders int
+	RequestTimeout, WriteTimeout                      time.Duration
+	Logger                                            *slog.Logger
 }
 
 // An Archive finds the image a connection names by its file name (a
@@ -55,6 +58,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	readers *readers.Cache
+	waiters atomic.Int64 // requests waiting, on every connection
 
 	mu     sync.Mutex
 	conns  map[*conn]struct{} // GUARDED_BY(mu)
@@ -69,6 +73,9 @@ func NewServer(cfg Config) *Server {
 	}
 	if cfg.MaxWaiting == 0 {
 		cfg.MaxWaiting = DefaultMaxWaiting
+	}
+	if cfg.MaxWaitingTotal == 0 {
+		cfg.MaxWaitingTotal = DefaultMaxWaitingTotal
 	}
 	if cfg.MaxReaders == 0 {
 		cfg.MaxReaders = readers.DefaultMax
@@ -303,10 +310,18 @@ func (c *conn) ask(id int64, q Query) {
 		release()
 	default:
 		c.mu.Lock()
-		if c.waiters >= c.srv.cfg.MaxWaiting {
+		var full string
+		switch {
+		case c.waiters >= c.srv.cfg.MaxWaiting:
+			full = fmt.Sprintf("too many waiting requests (a connection may have %d)", c.srv.cfg.MaxWaiting)
+		case c.srv.waiters.Add(1) > int64(c.srv.cfg.MaxWaitingTotal):
+			c.srv.waiters.Add(-1)
+			full = fmt.Sprintf("too many waiting requests (the server takes %d)", c.srv.cfg.MaxWaitingTotal)
+		}
+		if full != "" {
 			c.mu.Unlock()
 			release()
-			c.fail(id, q.Stream, &Exception{Kind: InternalError, Text: fmt.Sprintf("too many waiting requests (a connection may have %d)", c.srv.cfg.MaxWaiting)})
+			c.fail(id, q.Stream, &Exception{Kind: InternalError, Text: full})
 			return
 		}
 		ctx, cancel := context.WithCancel(c.ctx)
@@ -319,6 +334,7 @@ func (c *conn) ask(id int64, q Query) {
 			defer c.wg.Done()
 			defer release()
 			c.wait(ctx, id, st, q, a.count)
+			c.srv.waiters.Add(-1)
 			c.mu.Lock()
 			c.waiters--
 			// A later request may have taken the id: only this one's entry goes.

@@ -515,7 +515,7 @@ func TestLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	srv := NewServer(Config{Live: root, MaxConns: 2, MaxWaiting: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv := NewServer(Config{Live: root, MaxConns: 2, MaxWaiting: 2, MaxWaitingTotal: 3, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -539,13 +539,21 @@ func TestLimits(t *testing.T) {
 			t.Fatalf("frame %d id %d, want ResponseWait", g.tag, g.id)
 		}
 	}
-	c.write(appendClean(nil, 0))
 	c.ask(3, Query{Stream: "s", From: seq(0), To: seq(0)})
 	if g := c.frame(); g.tag != tagResponse || g.id != 3 {
 		t.Fatalf("after the refusal: %d %d", g.tag, g.id)
 	}
 
-	dialRaw(t, addr, "")
+	// The second connection may wait for one more: the server takes 3.
+	c2 := dialRaw(t, addr, "")
+	c2.ask(1, Query{Stream: "s", From: seq(10), To: seq(10)})
+	if g := c2.frame(); g.tag != tagWait {
+		t.Fatalf("a third waiting request on the server: %d %v", g.tag, g.err)
+	}
+	c2.ask(2, Query{Stream: "s", From: seq(10), To: seq(10)})
+	if g := c2.frame(); g.tag != tagError || g.err.Kind != InternalError || !strings.Contains(g.err.Text, "the server takes 3") {
+		t.Fatalf("a fourth waiting request on the server: %d %v", g.tag, g.err)
+	}
 	_, err = Dial(context.Background(), addr, "")
 	if e, ok := errors.AsType[*Exception](err); !ok || e.Kind != InternalError || !strings.Contains(e.Text, "too many connections") {
 		t.Fatalf("a third connection: %v", err)

@@ -65,6 +65,7 @@ SIGTERM or Ctrl-C: stop accepting, answer what is in flight, flush, exit 0.`,
 			&cli.BoolFlag{Name: "franzd-unauthenticated-remote", Usage: "let --franzd listen beyond loopback: the protocol has no authentication, anyone who reaches it reads every stream"},
 			&cli.IntFlag{Name: "franzd-max-conns", Value: franzd.DefaultMaxConns, Usage: "most franz connections at once; one past it is refused"},
 			&cli.IntFlag{Name: "franzd-max-waiting", Value: franzd.DefaultMaxWaiting, Usage: "most requests one franz connection may have waiting for records"},
+			&cli.IntFlag{Name: "franzd-max-waiting-total", Value: franzd.DefaultMaxWaitingTotal, Usage: "most requests all franz connections may have waiting for records"},
 			&cli.DurationFlag{Name: "idle-close", Value: ingest.DefaultIdleClose, Usage: "close a stream's writer, releasing its lock, after `DURATION` without appends (negative: never)"},
 		}, s3Flags...),
 		Action: runServe,
@@ -250,7 +251,7 @@ func newFranzd(cmd *cli.Command, archives []archive) (*franzd.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := franzd.Config{Live: root, MaxConns: cmd.Int("franzd-max-conns"), MaxWaiting: cmd.Int("franzd-max-waiting"), MaxReaders: cmd.Int("max-readers")}
+	cfg := franzd.Config{Live: root, MaxConns: cmd.Int("franzd-max-conns"), MaxWaiting: cmd.Int("franzd-max-waiting"), MaxWaitingTotal: cmd.Int("franzd-max-waiting-total"), MaxReaders: cmd.Int("max-readers")}
 	for _, a := range archives {
 		cfg.Archives = append(cfg.Archives, a)
 	}
