@@ -50,6 +50,9 @@ type Options struct {
 	PathStyle bool
 	Refresh   time.Duration
 	Timeout   time.Duration
+	// CacheBytes bounds the object bytes kept in memory (DefaultCacheBytes
+	// if 0).
+	CacheBytes int64
 }
 
 // A Location is a bucket and a key (or a prefix) in it.
@@ -76,6 +79,7 @@ type Store struct {
 	bucket string
 	opts   Options
 
+	cache           chunkCache
 	requests, bytes atomic.Int64 // range requests made, bytes they fetched
 }
 
@@ -119,7 +123,12 @@ func Open(ctx context.Context, bucket string, opts Options) (*Store, error) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
-	return &Store{client: client, bucket: bucket, opts: opts}, nil
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
+	s := &Store{client: client, bucket: bucket, opts: opts}
+	s.cache.max = int(max(opts.CacheBytes/chunkSize, 2*readAhead))
+	return s, nil
 }
 
 // Bucket is the bucket's name.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -14,15 +13,14 @@ import (
 	"github.com/franzfs/franzfs/store"
 )
 
-// Reads of an object go through chunks of it, kept in a bounded cache.
-// The chunks a read needs are fetched together, by one range request per
-// run of them; while reads are sequential, the chunks ahead are fetched
-// too, in runs of maxRun.
+// Reads of an object go through chunks of it, kept in the store's cache
+// (see cache.go). The chunks a read needs are fetched together, by one
+// range request per run of them; while reads are sequential, the chunks
+// ahead are fetched too, in runs of maxRun.
 const (
 	chunkSize = 64 << 10 // a squashfs block takes 128 KiB at most, about half that gzipped
 	maxRun    = 32       // chunks in one request: 2 MiB
 	readAhead = 128      // chunks fetched ahead of a sequential reader: 8 MiB
-	maxChunks = 512      // chunks cached per object: 32 MiB
 )
 
 // An Object is one object, read in place: an io.ReaderAt of the bytes it
@@ -32,27 +30,24 @@ type Object struct {
 	s         *Store
 	key, etag string
 	size      int64
-	fetched   func(requests, bytes int64) // counts what was fetched, if set
 
-	mu    sync.Mutex
-	cache map[int64]*chunk // GUARDED_BY(mu): by index
-	tick  uint64           // GUARDED_BY(mu)
-	last  int64            // GUARDED_BY(mu): the chunk read last
-	ahead int64            // GUARDED_BY(mu): the last chunk fetched ahead
-	run   int              // GUARDED_BY(mu): how many reads in a row were sequential
+	// How the object is being read, GUARDED_BY(s.cache.mu).
+	last  int64 // the chunk read last
+	ahead int64 // the last chunk fetched ahead
+	run   int   // how many reads in a row were sequential
 }
 
 type chunk struct {
+	key   chunkKey
 	ready chan struct{} // closed once data or err is set
 	start int64         // where it lies in the object
 	data  []byte
 	err   error
-	used  uint64 // GUARDED_BY(Object.mu)
 }
 
 // Object opens an object whose size and ETag a listing (or HEAD) gave.
 func (s *Store) Object(key, etag string, size int64) *Object {
-	return &Object{s: s, key: key, etag: etag, size: size, cache: map[int64]*chunk{}, last: -2}
+	return &Object{s: s, key: key, etag: etag, size: size, last: -2}
 }
 
 // Head opens the object at key as it is now.
@@ -106,8 +101,9 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 // chunks returns chunks first to last, fetching those not cached (and,
 // for a sequential reader, the ones after them).
 func (o *Object) chunks(first, last int64) []*chunk {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+	c := &o.s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if first == o.last || first == o.last+1 {
 		o.run++
 	} else {
@@ -128,16 +124,10 @@ func (o *Object) chunks(first, last int64) []*chunk {
 }
 
 // forget drops a chunk that failed, so that the next read tries again.
-func (o *Object) forget(c *chunk) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.cache[c.start/chunkSize] == c {
-		delete(o.cache, c.start/chunkSize)
-	}
-}
+func (o *Object) forget(ch *chunk) { o.s.cache.remove(ch) }
 
 // startLocked returns chunks first to last, starting one request for each
-// run of up to maxRun of them that is not cached.
+// run of up to maxRun of them that is not cached. The cache is locked.
 func (o *Object) startLocked(first, last int64) []*chunk {
 	var out, run []*chunk
 	flush := func() {
@@ -147,45 +137,19 @@ func (o *Object) startLocked(first, last int64) []*chunk {
 		}
 	}
 	for i := first; i <= last; i++ {
-		o.tick++
-		c := o.cache[i]
-		if c != nil {
-			c.used = o.tick
-			flush()
-		} else {
-			o.evictLocked()
-			c = &chunk{ready: make(chan struct{}), start: i * chunkSize, used: o.tick}
-			o.cache[i] = c
-			if run = append(run, c); len(run) == maxRun {
+		ch, made := o.s.cache.getLocked(chunkKey{o, i})
+		if made {
+			ch.start = i * chunkSize
+			if run = append(run, ch); len(run) == maxRun {
 				flush()
 			}
+		} else {
+			flush()
 		}
-		out = append(out, c)
+		out = append(out, ch)
 	}
 	flush()
 	return out
-}
-
-// evictLocked drops the chunk used least recently among those fetched,
-// past maxChunks.
-func (o *Object) evictLocked() {
-	if len(o.cache) < maxChunks {
-		return
-	}
-	oldest := int64(-1)
-	for i, c := range o.cache {
-		select {
-		case <-c.ready:
-		default:
-			continue // in flight: someone waits for it
-		}
-		if oldest < 0 || c.used < o.cache[oldest].used {
-			oldest = i
-		}
-	}
-	if oldest >= 0 {
-		delete(o.cache, oldest)
-	}
 }
 
 // fetch fills a run of consecutive chunks with one range request, if the

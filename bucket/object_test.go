@@ -51,7 +51,8 @@ func testStore(t *testing.T) *Store {
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "k")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret-key")
-	s, err := Open(context.Background(), "objects", Options{Endpoint: "http://" + addr, PathStyle: true})
+	// The smallest cache, 16 MiB: the tests read past it.
+	s, err := Open(context.Background(), "objects", Options{Endpoint: "http://" + addr, PathStyle: true, CacheBytes: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,12 +18,13 @@ var (
 		&cli.BoolFlag{Name: "s3-path-style", Usage: "address buckets as ENDPOINT/BUCKET (most self-hosted stores want it; on by default with an endpoint)", Sources: cli.EnvVars("FRANZFS_S3_PATH_STYLE")},
 		&cli.DurationFlag{Name: "s3-refresh", Value: bucket.DefaultRefresh, Usage: "list the images in a bucket again after `DURATION`: new, replaced and deleted objects show up within it"},
 		&cli.DurationFlag{Name: "s3-timeout", Value: bucket.DefaultTimeout, Usage: "longest time for one request to the store, retries included"},
+		&cli.Int64Flag{Name: "s3-cache", Value: bucket.DefaultCacheBytes, Usage: "most `BYTES` of a bucket's objects kept in memory, shared by its images"},
 	}
 )
 
 // s3Options are the object storage flags.
 func s3Options(cmd *cli.Command) bucket.Options {
-	o := bucket.Options{Endpoint: cmd.String("s3-endpoint"), Refresh: cmd.Duration("s3-refresh"), Timeout: cmd.Duration("s3-timeout")}
+	o := bucket.Options{Endpoint: cmd.String("s3-endpoint"), Refresh: cmd.Duration("s3-refresh"), Timeout: cmd.Duration("s3-timeout"), CacheBytes: cmd.Int64("s3-cache")}
 	o.PathStyle = cmd.Bool("s3-path-style")
 	if !cmd.IsSet("s3-path-style") {
 		o.PathStyle = o.Endpoint != "" || hasEnv("AWS_ENDPOINT_URL")
