@@ -19,8 +19,8 @@ import (
 // ahead are fetched too, in runs of maxRun.
 const (
 	chunkSize = 64 << 10 // a squashfs block takes 128 KiB at most, about half that gzipped
-	maxRun    = 32       // chunks in one request: 2 MiB
-	readAhead = 128      // chunks fetched ahead of a sequential reader: 8 MiB
+	maxRun    = 64       // chunks in one request: 4 MiB
+	readAhead = 256      // chunks fetched ahead of a sequential reader: 16 MiB
 )
 
 // An Object is one object, read in place: an io.ReaderAt of the bytes it

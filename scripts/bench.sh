@@ -30,6 +30,7 @@ if [[ $what == all || $what == objects ]]; then
 	command -v versitygw >/dev/null || go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 	command -v rclone >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone >/dev/null
 	go run ./scripts/benchmount -franzfs "$bin/franzfs" -only objects -records 1000
+	go run ./scripts/benchmount -franzfs "$bin/franzfs" -only objects -records 1000 -objects-comp zstd
 	echo
 fi
 if [[ $what == all || $what == serve ]]; then
