@@ -255,7 +255,13 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 		return err
 	}
 	var emit func(rec int64, p *store.Payload) error
-	out := bufio.NewWriterSize(w, 64<<10)
+	rel := newRelay(w, func() {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	})
+	defer rel.Close()
+	out := bufio.NewWriterSize(rel, 64<<10)
 	switch format {
 	case "":
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -282,12 +288,12 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 		if err := out.Flush(); err != nil {
 			return err
 		}
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		return nil
+		return rel.Flush()
 	}
-	return st.ScanFollow(r.Context(), v, 0, follow, emit, flush)
+	if err := st.ScanFollow(r.Context(), v, 0, follow, emit, flush); err != nil {
+		return err
+	}
+	return rel.Close()
 }
 
 var octetStream = []string{"application/octet-stream"}
