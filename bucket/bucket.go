@@ -5,6 +5,7 @@
 package bucket
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -131,9 +132,6 @@ func Open(ctx context.Context, bucket string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Bucket is the bucket's name.
-func (s *Store) Bucket() string { return s.bucket }
-
 func (s *Store) url(key string) string { return Location{s.bucket, key}.String() }
 
 // Errors a caller tells apart.
@@ -173,18 +171,11 @@ func (s *Store) explain(key string, err error) error {
 		return fmt.Errorf("%s: %w", where, ErrReplaced)
 	case code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "AccessDenied" ||
 		status == http.StatusForbidden || status == http.StatusUnauthorized:
-		return fmt.Errorf("%s: %w (%s); check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE", where, ErrDenied, cmpOr(code, http.StatusText(status)))
+		return fmt.Errorf("%s: %w (%s); check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE", where, ErrDenied, cmp.Or(code, http.StatusText(status)))
 	case code != "":
 		return fmt.Errorf("%s: %s: %s", where, code, ae.ErrorMessage())
 	}
 	return fmt.Errorf("%s: %w", where, err)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // ctx bounds one request.

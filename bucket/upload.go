@@ -32,13 +32,12 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case errorsIsNotFound(err):
+	case errors.Is(err, store.ErrNotFound):
 		return false, nil
 	}
 	return false, err
 }
 
-func errorsIsNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 // Upload writes the file f as the object at key, in parts sent in
 // parallel: the object appears whole when the last part is in, or not at
