@@ -38,7 +38,6 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	return false, err
 }
 
-
 // Upload writes the file f as the object at key, in parts sent in
 // parallel: the object appears whole when the last part is in, or not at
 // all (a failed upload is aborted). progress, if set, is told the bytes
