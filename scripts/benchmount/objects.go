@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -122,13 +123,14 @@ func waitListen(addr string) {
 	panic("nothing listens on " + addr)
 }
 
-func waitFile(p string) {
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+// waitFile reports whether p appeared within a minute.
+func waitFile(p string) bool {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if _, err := os.Stat(p); err == nil {
-			return
+			return true
 		}
 	}
-	panic(p + " did not appear")
+	return false
 }
 
 // buildLogs writes n JSON log lines with random ids and values.
@@ -169,7 +171,11 @@ func compare(dir, arch, endpoint, where string, size int64) {
 			r.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") }), "RCLONE_CONFIG_BENCH_TYPE=s3", "RCLONE_CONFIG_BENCH_PROVIDER=Other",
 				"RCLONE_CONFIG_BENCH_ENDPOINT=http://"+endpoint, "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=bench", "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=bench-secret")
 			check(r.Start())
-			waitFile(filepath.Join(rc, "arch", "logs.squashfs"))
+			if !waitFile(filepath.Join(rc, "arch", "logs.squashfs")) {
+				exec.Command("umount", rc).Run()
+				r.Process.Kill()
+				log.Fatalf("rclone mount of %s: the image did not appear", endpoint)
+			}
 			check(exec.Command("squashfuse", filepath.Join(rc, "arch", "logs.squashfs"), sq).Run())
 			return filepath.Join(sq, "payloads"), func() {
 				exec.Command("umount", sq).Run()
