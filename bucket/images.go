@@ -49,9 +49,6 @@ func (s *Store) Images(prefix string) *Images {
 	return &Images{s: s, prefix: prefix, open: map[string]openImage{}}
 }
 
-// String is the images' URL.
-func (im *Images) String() string { return im.s.url(im.prefix) }
-
 // Check lists the images now: a missing bucket or refused credentials are
 // an error here rather than an empty folder.
 func (im *Images) Check(ctx context.Context) error {

@@ -274,10 +274,6 @@ func (r *Response) Value(i int64, k int) int64 {
 	return int64(binary.LittleEndian.Uint64(r.tuples[i*r.width()+int64(8*(1+k)):]))
 }
 
-// Tuples returns the records' offsets rows, as the server sent them,
-// valid until Close.
-func (r *Response) Tuples() []byte { return r.tuples }
-
 // Next returns the next record's payload, valid until the next call, and
 // io.EOF after the last.
 func (r *Response) Next() ([]byte, error) {
@@ -319,8 +315,8 @@ func (r *Response) WriteTo(w io.Writer) (int64, error) {
 	return n, err
 }
 
-// Close reads what is left of the response off the connection. Tuples
-// and Value are not to be used after it.
+// Close reads what is left of the response off the connection. Value is
+// not to be used after it.
 func (r *Response) Close() error {
 	r.once.Do(func() {
 		if r.body != nil {

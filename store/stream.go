@@ -443,8 +443,8 @@ func (sec Section) Reader() io.Reader {
 	return &fullReader{sec, io.NewSectionReader(sec.File, sec.Off, sec.N)}
 }
 
-// Short is the error of a section that ended n bytes in.
-func (sec Section) Short(n int64) error {
+// short is the error of a section that ended n bytes in.
+func (sec Section) short(n int64) error {
 	return fmt.Errorf("stream %s: %s ends before byte %d: %w", sec.s.name, sec.name, sec.Off+n, ErrCorrupt)
 }
 
@@ -457,7 +457,7 @@ func (f *fullReader) Read(p []byte) (int, error) {
 	n, err := f.r.Read(p)
 	if err == io.EOF {
 		if off, _ := f.r.Seek(0, io.SeekCurrent); off < f.r.Size() {
-			return n, f.sec.Short(off)
+			return n, f.sec.short(off)
 		}
 	}
 	return n, err
