@@ -129,3 +129,56 @@ func BenchmarkCommit100(b *testing.B) {
 		batch.Reset()
 	}
 }
+
+// BenchmarkTagView reads tag/t0 of a stream where every tenth of 1M
+// records has it, as the daemon answers a view: Size, then ReadAt in
+// 256 KiB pieces. Bytes are those of the answer.
+func BenchmarkTagView(b *testing.B) {
+	const n = 1_000_000
+	dir := b.TempDir()
+	w, err := OpenWriter(dir, WriterOptions{Create: true, Indices: []string{"time"}, Buffer: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, 100)
+	var batch Batch
+	for i := range int64(n) {
+		batch.Add(payload, i)
+		tags := []string{"t1"}
+		if i%10 == 0 {
+			tags = append(tags, "t0")
+		}
+		batch.Tag(tags...)
+		if batch.Len() == 10_000 {
+			if _, err := w.Commit(&batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Reset()
+		}
+	}
+	w.Close()
+	s, err := OpenDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	q, _ := ParseQuery("t0")
+	buf := make([]byte, 256<<10)
+	b.SetBytes(n / 10 * 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := s.View(Path{Kind: KindQuery, Query: q})
+		if err != nil {
+			b.Fatal(err)
+		}
+		size, err := v.Size()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for off := int64(0); off < size; off += int64(len(buf)) {
+			if _, err := v.ReadAt(buf, off); err != nil && off+int64(len(buf)) < size {
+				b.Fatal(err)
+			}
+		}
+	}
+}

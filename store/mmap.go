@@ -50,17 +50,26 @@ func newMapping(f File) *mapping {
 // copyAt copies the bytes at off into p if the mapping holds them, and
 // says whether it did.
 func (m *mapping) copyAt(p []byte, off int64) (bool, error) {
-	end := off + int64(len(p))
+	if off < 0 {
+		return false, nil
+	}
+	return m.within(off+int64(len(p)), func(data []byte) { copy(p, data[off:]) })
+}
+
+// within calls fn with the file's first end bytes, mapped, under one fault
+// guard, and says whether it did: it does not if the file cannot be mapped
+// that far. fn may only read data, and must not call into the mapping.
+func (m *mapping) within(end int64, fn func(data []byte)) (bool, error) {
 	m.mu.RLock()
-	if off < 0 || end > int64(len(m.data)) {
+	if end > int64(len(m.data)) {
 		m.mu.RUnlock()
 		if m.grow(end) {
-			return m.copyAt(p, off)
+			return m.within(end, fn)
 		}
 		return false, nil
 	}
 	defer m.mu.RUnlock()
-	return true, faultless(func() { copy(p, m.data[off:end]) })
+	return true, faultless(func() { fn(m.data[:end]) })
 }
 
 // grow maps the file anew, if it holds end bytes now and they are within

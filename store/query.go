@@ -72,12 +72,19 @@ func (q Query) iter(s *Stream) (recordIter, error) {
 			found = true
 			and = append(and, it)
 		}
-		if and != nil {
+		switch len(and) {
+		case 0:
+		case 1:
+			or = append(or, and[0]) // a term of one tag is its postings
+		default:
 			or = append(or, and)
 		}
 	}
 	if !found {
 		return nil, fmt.Errorf("stream %s: query %q: no such tag: %w", s.name, q, ErrNotFound)
+	}
+	if len(or) == 1 {
+		return or[0], nil
 	}
 	return or, nil
 }

@@ -66,6 +66,7 @@ type postingsIter struct {
 	limit int64
 
 	buf   []int64 // postings buf[0..] are file entries bufAt..
+	raw   []byte  // the bytes of the chunk read last
 	bufAt int64
 	i     int // cursor in buf
 }
@@ -112,7 +113,10 @@ func (it *postingsIter) searchFile(lo, hi, x int64) (int64, error) {
 
 func (it *postingsIter) load(at int64) error {
 	n := min(postingsChunk, it.n-at)
-	raw := make([]byte, n*wordSize)
+	if it.raw == nil {
+		it.raw = make([]byte, postingsChunk*wordSize)
+	}
+	raw := it.raw[:n*wordSize]
 	if got, err := it.readAt(raw, at*wordSize); int64(got) != n*wordSize {
 		return fmt.Errorf("stream %s: tag %q: postings at %d: %w: %v", it.s.name, it.tag, at, ErrCorrupt, err)
 	}
@@ -151,7 +155,9 @@ func (it *postingsIter) last() int64 { return it.buf[len(it.buf)-1] }
 func (it *postingsIter) seek(x int64) (rec int64, ok bool, err error) {
 	for {
 		if it.i < len(it.buf) && it.last() >= x {
-			it.i += sort.Search(len(it.buf)-it.i, func(j int) bool { return it.buf[it.i+j] >= x })
+			if it.buf[it.i] < x { // else the walk is at x already, as it mostly is
+				it.i += sort.Search(len(it.buf)-it.i, func(j int) bool { return it.buf[it.i+j] >= x })
+			}
 			if v := it.buf[it.i]; v < it.limit {
 				return v, true, nil
 			}
@@ -169,11 +175,17 @@ func (it *postingsIter) seek(x int64) (rec int64, ok bool, err error) {
 		}
 		at := next
 		if it.n-next > postingsChunk {
-			// Far ahead: find the place in the file rather than read up to it.
-			if at, err = it.searchFile(next, it.n, x); err != nil {
+			// Past the next chunk, as a walk that skips ahead can be: find
+			// the place in the file rather than read up to it.
+			switch far, err := it.entry(next + postingsChunk - 1); {
+			case err != nil:
 				return 0, false, err
+			case far < x:
+				if at, err = it.searchFile(next+postingsChunk, it.n, x); err != nil {
+					return 0, false, err
+				}
+				at = min(at, it.n-1)
 			}
-			at = min(at, it.n-1)
 		}
 		if err := it.load(at); err != nil {
 			return 0, false, err

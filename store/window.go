@@ -1,6 +1,9 @@
 package store
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // windowSize is how much of a file one read brings in for reads that come
 // close together in ascending order, as a tag's records do: at one record
@@ -58,4 +61,46 @@ func (w *window) close() {
 		windows.Put(w.buf)
 		w.buf, w.data = nil, nil
 	}
+}
+
+// readEach reads into each p that next yields the bytes of f at off, all
+// below limit, until next says there are no more. From a mapped file the
+// reads are copies under one fault guard; otherwise they go through a
+// window.
+func (s *Stream) readEach(f File, name string, limit int64, next func() (p []byte, off int64, more bool)) error {
+	if m := s.mapOf(f); m != nil {
+		var err error
+		at := int64(-1) // the read under way, for an error
+		mapped, fault := m.within(limit, func(data []byte) {
+			for p, off, more := next(); more; p, off, more = next() {
+				switch at = off; {
+				case off < 0 || off+int64(len(p)) > limit:
+					err = fmt.Errorf("stream %s: %s: bytes %d to %d, not within the %d of visible records: %w", s.name, name, off, off+int64(len(p)), limit, ErrCorrupt)
+					return
+				case len(p) > mapRead:
+					// A large read is a pread, so that its pages stay
+					// out of the reader's memory.
+					if err = s.readFull(f, name, p, off); err != nil {
+						return
+					}
+				default:
+					copy(p, data[off:])
+				}
+			}
+		})
+		if fault != nil {
+			return fmt.Errorf("stream %s: %s at byte %d: %w: %w", s.name, name, at, ErrCorrupt, fault)
+		}
+		if mapped {
+			return err
+		}
+	}
+	w := s.window(f, name, limit)
+	defer w.close()
+	for p, off, more := next(); more; p, off, more = next() {
+		if err := w.readAt(p, off); err != nil {
+			return err
+		}
+	}
+	return nil
 }

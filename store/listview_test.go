@@ -1,0 +1,141 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// A tag view of thousands of records, some of them large, reads as the
+// concatenation of its records whatever the pieces it is read in, scans
+// record by record, and knows its record boundaries: across the chunks
+// of found records, the runs refresh reads offsets in and the buffers a
+// scan fills, from the mapping and through windows alike.
+func TestListViewPieces(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var recs []Record
+	var want []byte
+	var tagged []int64
+	for i := range int64(5000) {
+		size := 1 + rng.IntN(200)
+		switch i {
+		case 10, 2500:
+			size = 300 << 10 // over half a scan buffer
+		case 4000:
+			size = maxInline + 1 // left in payloads by scans
+		}
+		payload := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+		var tags []string
+		if i%3 != 1 || i == 4000 {
+			tags = []string{"t"}
+			tagged = append(tagged, i)
+			want = append(want, payload...)
+		}
+		recs = append(recs, Record{Payload: payload, Index: []int64{i}, Tags: tags})
+	}
+	w, s := newStream(t, []string{"time"}, recs...)
+	w.Close()
+	for _, mapped := range []bool{true, false} {
+		t.Run(fmt.Sprint("mapped=", mapped), func(t *testing.T) {
+			if !mapped {
+				s.pmap.close()
+				s.omap.close()
+				s.pmap, s.omap = nil, nil // read as a stream in an archive is
+			}
+			v, err := s.View(mustParse(t, "tag/t"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readView(t, v); got != string(want) {
+				t.Fatalf("whole view: %d bytes, want %d", len(got), len(want))
+			}
+			for range 200 {
+				off := rng.Int64N(int64(len(want)))
+				p := make([]byte, 1+rng.IntN(400<<10))
+				n, err := v.ReadAt(p, off)
+				end := min(off+int64(len(p)), int64(len(want)))
+				if n != int(end-off) || (end < off+int64(len(p))) != (err == io.EOF) || err != nil && err != io.EOF {
+					t.Fatalf("%d bytes at %d: %d, %v", len(p), off, n, err)
+				}
+				if !bytes.Equal(p[:n], want[off:end]) {
+					t.Fatalf("%d bytes at %d differ", len(p), off)
+				}
+				b, err := v.Boundary(off)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ends := recordEnds(recs, tagged)
+				if k, ok := slices.BinarySearch(ends, b); !ok || b < off || k > 0 && ends[k-1] >= off {
+					t.Fatalf("boundary at %d: %d, not the first record end at or after it", off, b)
+				}
+			}
+			for _, from := range []int64{0, 9, 11, 2499, 4000, 4001, 5000} {
+				var got []byte
+				var seen []int64
+				next, err := v.Scan(from, func(rec int64, p *Payload) error {
+					seen = append(seen, rec)
+					b, err := p.Bytes()
+					got = append(got, b...)
+					return err
+				})
+				k, _ := slices.BinarySearch(tagged, from)
+				if err != nil || next != max(from, tagged[len(tagged)-1]+1) || !slices.Equal(seen, tagged[k:]) {
+					t.Fatalf("scan from %d: next %d, %d records, %v", from, next, len(seen), err)
+				}
+				if skip := len(want) - len(got); skip < 0 || !bytes.Equal(got, want[skip:]) {
+					t.Fatalf("scan from %d: bytes differ", from)
+				}
+			}
+		})
+	}
+}
+
+// recordEnds returns where each of the records nums ends in their
+// concatenation.
+func recordEnds(recs []Record, nums []int64) []int64 {
+	ends := make([]int64, len(nums))
+	at := int64(0)
+	for k, i := range nums {
+		at += int64(len(recs[i].Payload))
+		ends[k] = at
+	}
+	return ends
+}
+
+// A tag view's reads of a payloads file cut short under the mapping fail
+// with ErrCorrupt; they do not crash.
+func TestListViewFileCutShort(t *testing.T) {
+	var recs []Record
+	for i := range int64(10000) {
+		recs = append(recs, rec(i, []int64{i}, "t"))
+	}
+	w, s := newStream(t, []string{"time"}, recs...)
+	w.Close()
+	v, err := s.View(mustParse(t, "tag/t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := v.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readView(t, v); got != payloadsOf(seqOf(0, 9999)...) {
+		t.Fatal("tag/t differs from the records")
+	}
+	if err := os.Truncate(filepath.Join(w.Dir(), PayloadsFile), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.ReadAt(make([]byte, 100), size-100); !errors.Is(err, ErrCorrupt) || !errors.Is(err, errFault) {
+		t.Fatalf("ReadAt: %v", err)
+	}
+	_, err = v.Scan(0, func(int64, *Payload) error { return nil })
+	if !errors.Is(err, ErrCorrupt) || !errors.Is(err, errFault) {
+		t.Fatalf("Scan: %v", err)
+	}
+}
