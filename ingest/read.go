@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -261,36 +260,34 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 		}
 	})
 	defer rel.Close()
-	out := bufio.NewWriterSize(rel, 64<<10)
 	switch format {
 	case "":
 		w.Header().Set("Content-Type", "application/octet-stream")
 		emit = func(_ int64, p *store.Payload) error {
-			_, err := p.WriteTo(out)
+			_, err := p.WriteTo(rel)
 			return err
 		}
 	case "framed": // as the franz CLI frames records: an 8-byte little-endian length first
 		w.Header().Set("Content-Type", "application/octet-stream")
 		emit = func(_ int64, p *store.Payload) error {
-			out.Write(binary.LittleEndian.AppendUint64(out.AvailableBuffer(), uint64(p.Len())))
-			_, err := p.WriteTo(out)
+			b := binary.LittleEndian.AppendUint64(rel.AvailableBuffer(), uint64(p.Len()))
+			if !p.Large() {
+				_, err := rel.Write(append(b, p.Inline()...)) // one write a record
+				return err
+			}
+			rel.Write(b)
+			_, err := p.WriteTo(rel)
 			return err
 		}
 	case "json":
 		w.Header().Set("Content-Type", BatchContentType)
-		if emit, err = jsonLines(out, st); err != nil {
+		if emit, err = jsonLines(rel, st); err != nil {
 			return err
 		}
 	default:
 		return fmt.Errorf("%w: format %q: want json or framed", errBadRequest, format)
 	}
-	flush := func() error {
-		if err := out.Flush(); err != nil {
-			return err
-		}
-		return rel.Flush()
-	}
-	if err := st.ScanFollow(r.Context(), v, 0, follow, emit, flush); err != nil {
+	if err := st.ScanFollow(r.Context(), v, 0, follow, emit, rel.Flush); err != nil {
 		return err
 	}
 	return rel.Close()
@@ -314,7 +311,7 @@ type writerOnly struct{ io.Writer }
 // would write a FramedRecord, without its per-record allocations: names
 // are encoded once, and each record's tags come from one walk of the
 // postings.
-func jsonLines(out *bufio.Writer, st *store.Stream) (func(int64, *store.Payload) error, error) {
+func jsonLines(out io.Writer, st *store.Stream) (func(int64, *store.Payload) error, error) {
 	indices := st.Indices()
 	order := make([]int, len(indices)) // encoding/json writes map keys sorted
 	for i := range order {

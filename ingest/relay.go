@@ -68,6 +68,11 @@ func (r *relay) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// AvailableBuffer returns an empty buffer whose capacity is the space
+// left in the one kept, to append to in place and then write, as with
+// bufio.Writer.
+func (r *relay) AvailableBuffer() []byte { return r.buf[len(r.buf):len(r.buf)] }
+
 func (r *relay) handOver(flush bool) {
 	r.full <- relayed{r.buf, flush}
 	r.buf = <-r.free

@@ -167,12 +167,32 @@ func rate(clients int, f func(*http.Client, *rand.Rand)) float64 {
 	return rates[len(rates)/2]
 }
 
-// scan returns the median rate of reading url whole, in MB/s of answer.
+// scan returns the median rate of reading url whole, over and over for a
+// round, in MB/s of answer. The client reads 256 KiB at a time, as a
+// program reading a large answer would.
 func scan(url string) float64 {
 	var rates []float64
+	buf := make([]byte, 256<<10)
 	for range rounds {
+		n := int64(0)
+		stop := time.Now().Add(round)
 		start := time.Now()
-		n := getSize(url)
+		for time.Now().Before(stop) {
+			resp, err := http.Get(url)
+			check(err)
+			if resp.StatusCode != 200 {
+				log.Fatalf("GET %s: %s", url, resp.Status)
+			}
+			for {
+				k, err := resp.Body.Read(buf)
+				n += int64(k)
+				if err == io.EOF {
+					break
+				}
+				check(err)
+			}
+			resp.Body.Close()
+		}
 		rates = append(rates, float64(n)/1e6/time.Since(start).Seconds())
 	}
 	slices.Sort(rates)
