@@ -2,6 +2,7 @@ package store
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -179,6 +180,39 @@ func BenchmarkTagView(b *testing.B) {
 			if _, err := v.ReadAt(buf, off); err != nil && off+int64(len(buf)) < size {
 				b.Fatal(err)
 			}
+		}
+	}
+}
+
+// BenchmarkMultiget opens, sizes and reads a list of 100 random records
+// of 1M, as the daemon answers seq/A,B,...
+func BenchmarkMultiget(b *testing.B) {
+	const n = 1_000_000
+	s := benchStream(b, n)
+	rng := rand.New(rand.NewPCG(1, 1))
+	buf := make([]byte, 100*100)
+	b.ReportAllocs()
+	for b.Loop() {
+		list := make([]byte, 0, 1024)
+		for i := range 100 {
+			if i > 0 {
+				list = append(list, ',')
+			}
+			list = strconv.AppendInt(list, rng.Int64N(n), 10)
+		}
+		p, err := ParsePath("seq/" + string(list))
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, err := s.View(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if size, err := v.Size(); err != nil || size != 100*100 {
+			b.Fatal(size, err)
+		}
+		if _, err := v.ReadAt(buf, 0); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -85,7 +85,7 @@ func (v *listView) refresh() error {
 	}
 	v.it.setLimit(count)
 	var recs [listRun]int64
-	var ends [2 * listRun][wordSize]byte // end(rec-1) and end(rec) of each
+	var ends [2 * listRun][wordSize]byte
 	for {
 		n, next := 0, v.next
 		for ; n < len(recs); n++ {
@@ -101,17 +101,12 @@ func (v *listView) refresh() error {
 		if n == 0 {
 			break
 		}
-		i := 0
-		err := v.s.readEach(v.s.offsets, OffsetsFile, count*v.s.width, func() ([]byte, int64, bool) {
-			if i == 2*n {
-				return nil, 0, false
+		// end(rec-1) and end(rec) of each, end(-1) being 0
+		err := v.s.readEach(v.s.offsets, OffsetsFile, count*v.s.width, 2*n, func(i int) ([]byte, int64) {
+			if rec := recs[i/2] - 1 + int64(i%2); rec >= 0 {
+				return ends[i][:], rec * v.s.width
 			}
-			rec := recs[i/2] - 1 + int64(i%2)
-			i++
-			if rec < 0 {
-				return nil, 0, true // end(-1) is 0: nothing to read
-			}
-			return ends[i-1][:], rec * v.s.width, true
+			return nil, 0
 		})
 		if err != nil {
 			return err
@@ -171,27 +166,21 @@ func (v *listView) ReadAt(p []byte, off int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Record k's bytes from view byte off on, then whole records.
-	k, n := l.after(off), 0
-	pos := off - l.startOf(k)
-	err = v.s.readEach(v.s.payloads, PayloadsFile, v.s.knownEnd.Load(), func() ([]byte, int64, bool) {
-		if n == len(p) || k == l.n {
-			return nil, 0, false
-		}
-		f := l.at(k)
-		start := f.start + pos
-		m := int(min(int64(len(p)-n), f.end-off-int64(n)))
-		b := p[n : n+m]
-		k, n, pos = k+1, n+m, 0
-		return b, start, true
+	// Records k to k+n-1 hold the view's bytes [off, off+len(p)).
+	k := l.after(off)
+	n := min(l.after(off+int64(len(p))-1)+1, l.n) - k
+	err = v.s.readEach(v.s.payloads, PayloadsFile, v.s.knownEnd.Load(), n, func(i int) ([]byte, int64) {
+		f, at := l.at(k+i), l.startOf(k+i) // the record and where it starts in the view
+		from, to := max(at, off), min(f.end, off+int64(len(p)))
+		return p[from-off : to-off], f.start + from - at
 	})
 	if err != nil {
 		return 0, err
 	}
-	if n < len(p) {
-		return n, io.EOF
+	if size := l.size(); off+int64(len(p)) > size {
+		return int(max(0, size-off)), io.EOF
 	}
-	return n, nil
+	return len(p), nil
 }
 
 // scanBuffer is how many bytes of records a scan of a listView reads at a
@@ -213,15 +202,10 @@ func (v *listView) Scan(from int64, fn func(int64, *Payload) error) (int64, erro
 		inline := size <= maxInline
 		if inline {
 			buf = slices.Grow(buf[:0], int(size))[:size]
-			i, at := k, int64(0)
-			err := v.s.readEach(v.s.payloads, PayloadsFile, v.s.knownEnd.Load(), func() ([]byte, int64, bool) {
-				if i == last {
-					return nil, 0, false
-				}
-				b := buf[at : at+l.len(i)]
-				at += l.len(i)
-				i++
-				return b, l.at(i - 1).start, true
+			base := l.startOf(k) // records go into buf as they lie in the view
+			err := v.s.readEach(v.s.payloads, PayloadsFile, v.s.knownEnd.Load(), last-k, func(i int) ([]byte, int64) {
+				f := l.at(k + i)
+				return buf[l.startOf(k+i)-base : f.end-base], f.start
 			})
 			if err != nil {
 				return l.at(k).rec, err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -137,5 +138,56 @@ func TestListViewFileCutShort(t *testing.T) {
 	_, err = v.Scan(0, func(int64, *Payload) error { return nil })
 	if !errors.Is(err, ErrCorrupt) || !errors.Is(err, errFault) {
 		t.Fatalf("Scan: %v", err)
+	}
+}
+
+// A list in seq/ of records scattered over the stream, ranges among them,
+// reads as their concatenation in the order named, whatever the pieces,
+// from the mapping and through plain reads alike.
+func TestPickPieces(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	var recs []Record
+	for i := range int64(20000) {
+		recs = append(recs, Record{Payload: bytes.Repeat([]byte{byte('a' + i%26)}, 1+rng.IntN(100)), Index: []int64{i}})
+	}
+	w, s := newStream(t, []string{"time"}, recs...)
+	w.Close()
+	var list []string
+	var want []byte
+	for range 300 {
+		first := rng.Int64N(20000)
+		last := min(first+rng.Int64N(3)*rng.Int64N(50), 19999)
+		if first == last {
+			list = append(list, fmt.Sprint(first-20000*rng.Int64N(2))) // from the end, at times
+		} else {
+			list = append(list, fmt.Sprintf("%d:%d", first, last))
+		}
+		for i := first; i <= last; i++ {
+			want = append(want, recs[i].Payload...)
+		}
+	}
+	path := mustParse(t, "seq/"+strings.Join(list, ","))
+	for _, mapped := range []bool{true, false} {
+		if !mapped {
+			s.pmap.close()
+			s.omap.close()
+			s.pmap, s.omap = nil, nil
+		}
+		v, err := s.View(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readView(t, v); got != string(want) {
+			t.Fatalf("mapped %v: the list differs from its records", mapped)
+		}
+		for range 100 {
+			off := rng.Int64N(int64(len(want)))
+			p := make([]byte, 1+rng.IntN(4000))
+			n, err := v.ReadAt(p, off)
+			end := min(off+int64(len(p)), int64(len(want)))
+			if n != int(end-off) || !bytes.Equal(p[:n], want[off:end]) || (end < off+int64(len(p))) != (err == io.EOF) {
+				t.Fatalf("mapped %v: %d bytes at %d: %d, %v", mapped, len(p), off, n, err)
+			}
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -20,9 +19,8 @@ type pickView struct {
 // its items name now. An item naming no record that exists is ErrNotFound;
 // a range reaching past the last record stops there.
 func (s *Stream) pick(items []Path, count int64) (*pickView, error) {
-	v := &pickView{s: s, parts: make([]extent, 0, len(items)), ends: make([]int64, 0, len(items))}
-	size := int64(0)
-	for _, item := range items {
+	v := &pickView{s: s, parts: make([]extent, len(items)), ends: make([]int64, len(items))}
+	for k, item := range items {
 		first, last, err := s.resolveSeq(item, count)
 		if err != nil {
 			return nil, err
@@ -31,13 +29,32 @@ func (s *Stream) pick(items []Path, count int64) (*pickView, error) {
 		if first > last {
 			return nil, fmt.Errorf("stream %s: %s of %d records: %w", s.name, item, count, ErrNotFound)
 		}
-		ext, err := s.spanned(first, last+1, true)
-		if err != nil {
+		v.parts[k] = extent{first: first, end: last + 1, final: true}
+	}
+	// The items' spans: end(first-1) and end(last) of each, read in one go
+	// from records anywhere in the stream.
+	words := make([][wordSize]byte, 2*len(items))
+	err := s.readEach(s.offsets, OffsetsFile, count*s.width, len(words), func(i int) ([]byte, int64) {
+		if rec := v.parts[i/2].first - 1 + int64(i%2)*(v.parts[i/2].end-v.parts[i/2].first); rec >= 0 {
+			return words[i][:], rec * s.width
+		}
+		return nil, 0 // end(-1) is 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	size := int64(0)
+	for k := range v.parts {
+		ext := &v.parts[k]
+		ext.start, ext.stop = word(words[2*k][:]), word(words[2*k+1][:])
+		if ext.first == 0 {
+			ext.start = 0
+		}
+		if err := s.checkSpan(ext.first, ext.end-1, ext.start, ext.stop); err != nil {
 			return nil, err
 		}
 		size += ext.stop - ext.start
-		v.parts = append(v.parts, ext)
-		v.ends = append(v.ends, size)
+		v.ends[k] = size
 	}
 	return v, nil
 }
@@ -62,20 +79,26 @@ func (v *pickView) part(off int64) (k int, at int64) {
 }
 
 func (v *pickView) ReadAt(p []byte, off int64) (int, error) {
+	// Items k to k+n-1 hold the view's bytes [off, off+len(p)).
+	k, _ := v.part(off)
+	end := min(off+int64(len(p)), v.size())
 	n := 0
-	for k, at := v.part(off); k < len(v.parts) && n < len(p); k++ {
-		ext := v.parts[k]
-		m, err := readSpan(v.s, p[n:], ext.start+off+int64(n)-at, ext.stop)
-		n += m
-		if err != nil && !errors.Is(err, io.EOF) {
-			return n, err
-		}
-		at = v.ends[k]
+	if end > off {
+		last, _ := v.part(end - 1)
+		n = last - k + 1
 	}
-	if n < len(p) {
-		return n, io.EOF
+	err := v.s.readEach(v.s.payloads, PayloadsFile, v.s.knownEnd.Load(), n, func(i int) ([]byte, int64) {
+		ext, at := v.parts[k+i], v.ends[k+i]-(v.parts[k+i].stop-v.parts[k+i].start) // where the item starts in the view
+		from, to := max(at, off), min(v.ends[k+i], end)
+		return p[from-off : to-off], ext.start + from - at
+	})
+	if err != nil {
+		return 0, err
 	}
-	return n, nil
+	if end < off+int64(len(p)) {
+		return int(max(0, end-off)), io.EOF
+	}
+	return len(p), nil
 }
 
 func (v *pickView) Boundary(off int64) (int64, error) {

@@ -23,15 +23,20 @@ type window struct {
 	buf   *[]byte
 	data  []byte // the file's bytes [at, at+len(data))
 	at    int64
+	next  int64 // where the last read ended
 }
 
 func (s *Stream) window(f File, name string, limit int64) *window {
-	return &window{s: s, f: f, name: name, limit: limit}
+	return &window{s: s, f: f, name: name, limit: limit, next: -windowSize}
 }
 
 // readAt fills p with the file's bytes at off, all below the limit.
 func (w *window) readAt(p []byte, off int64) error {
 	end := off + int64(len(p))
+	// Only reads that follow closely on the last one are worth a window:
+	// a list's records scattered over the stream are read one by one.
+	near := off >= w.next && off-w.next < windowSize/2
+	w.next = end
 	if w.s.mapOf(w.f) != nil && end <= w.limit {
 		return w.s.readFull(w.f, w.name, p, off) // a copy from memory: no window needed
 	}
@@ -39,7 +44,7 @@ func (w *window) readAt(p []byte, off int64) error {
 		copy(p, w.data[off-w.at:])
 		return nil
 	}
-	if len(p) > windowSize/2 || end > w.limit {
+	if !near || len(p) > windowSize/2 || end > w.limit {
 		return w.s.readFull(w.f, w.name, p, off)
 	}
 	if w.buf == nil {
@@ -63,16 +68,17 @@ func (w *window) close() {
 	}
 }
 
-// readEach reads into each p that next yields the bytes of f at off, all
-// below limit, until next says there are no more. From a mapped file the
-// reads are copies under one fault guard; otherwise they go through a
-// window.
-func (s *Stream) readEach(f File, name string, limit int64, next func() (p []byte, off int64, more bool)) error {
+// readEach reads n pieces of f, all below limit: piece i is the bytes at
+// off into p, as piece(i) gives them. From a mapped file the reads are
+// copies in one tight loop under one fault guard, so that the memory
+// fetches of scattered pieces overlap; otherwise they go through a window.
+func (s *Stream) readEach(f File, name string, limit int64, n int, piece func(i int) (p []byte, off int64)) error {
 	if m := s.mapOf(f); m != nil {
 		var err error
 		at := int64(-1) // the read under way, for an error
 		mapped, fault := m.within(limit, func(data []byte) {
-			for p, off, more := next(); more; p, off, more = next() {
+			for i := range n {
+				p, off := piece(i)
 				switch at = off; {
 				case off < 0 || off+int64(len(p)) > limit:
 					err = fmt.Errorf("stream %s: %s: bytes %d to %d, not within the %d of visible records: %w", s.name, name, off, off+int64(len(p)), limit, ErrCorrupt)
@@ -97,8 +103,8 @@ func (s *Stream) readEach(f File, name string, limit int64, next func() (p []byt
 	}
 	w := s.window(f, name, limit)
 	defer w.close()
-	for p, off, more := next(); more; p, off, more = next() {
-		if err := w.readAt(p, off); err != nil {
+	for i := range n {
+		if err := w.readAt(piece(i)); err != nil {
 			return err
 		}
 	}
