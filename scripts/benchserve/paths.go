@@ -108,6 +108,44 @@ func benchPaths(dir string) {
 	plain := rate(1, func(c *http.Client, _ *rand.Rand) { post(c, b.url+"/streams/plain", payload) })
 	tagged := rate(1, func(c *http.Client, _ *rand.Rand) { post(c, b.url+"/streams/tagged?tag=a&tag=b&tag=c", payload) })
 	ratio("--sync batch, one record with 3 tags", tagged, plain, "req/s", 0.8)
+	// What the filesystem allows: a tagged append must make 5 files
+	// durable (payloads, offsets, 3 tag files), an untagged one 2.
+	five, two := fsyncs(filepath.Join(dir, "fsyncs"), 5), fsyncs(filepath.Join(dir, "fsyncs"), 2)
+	ratio("  the filesystem: fsync 5 files vs 2", five, two, "/s", 0.8)
+}
+
+// fsyncs returns how many times a second n files can each be appended to
+// and made durable, all fsyncs at once as franzfs makes them.
+func fsyncs(dir string, n int) float64 {
+	check(os.MkdirAll(dir, 0o755))
+	defer os.RemoveAll(dir)
+	files := make([]*os.File, n)
+	for i := range files {
+		f, err := os.Create(filepath.Join(dir, strconv.Itoa(i)))
+		check(err)
+		defer f.Close()
+		files[i] = f
+	}
+	data := make([]byte, recordSize)
+	var rates []float64
+	for range rounds {
+		count := 0
+		stop := time.Now().Add(round)
+		start := time.Now()
+		for time.Now().Before(stop) {
+			var wg sync.WaitGroup
+			for i, f := range files {
+				_, err := f.Write(data[:max(8, recordSize/(i+1))]) // a record, then tuples and postings
+				check(err)
+				wg.Go(func() { check(f.Sync()) })
+			}
+			wg.Wait()
+			count++
+		}
+		rates = append(rates, float64(count)/time.Since(start).Seconds())
+	}
+	slices.Sort(rates)
+	return rates[len(rates)/2]
 }
 
 // writeStreams makes ev (1M records) and tg (1M records, each with 3 of
