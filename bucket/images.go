@@ -131,12 +131,10 @@ func (im *Images) Source(name string) (tree.Source, bool, error) {
 	if oi.err != nil {
 		return tree.Source{}, false, oi.err
 	}
-	src := tree.ImageSource(oi.img)
 	// Whoever runs franzfs reads the bucket: the mount shows its images
 	// to that user and group alone.
 	access := tree.Access{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Perm: 0o440}
-	src.Access = func(string) (tree.Access, tree.Access, error) { return access, access, nil }
-	return src, true, nil
+	return tree.ImageSource(oi.img, access), true, nil
 }
 
 // OpenImage opens the image at key as it is now, for reading one stream.

@@ -16,13 +16,25 @@ import (
 func setDir(out *fuse.Attr, a tree.Access) {
 	r := uint32(a.Perm) & 0o444
 	out.Mode = fuse.S_IFDIR | r | r>>2
-	out.Uid, out.Gid = a.Uid, a.Gid
+	out.Nlink = 1 // "not counted", as tools that count subdirectories by links know
+	setOwnerAndTime(out, a)
 }
 
 // setFile fills out as a file readable by whoever may read the original.
 func setFile(out *fuse.Attr, a tree.Access) {
 	out.Mode = fuse.S_IFREG | uint32(a.Perm)&0o444
+	out.Nlink = 1
+	setOwnerAndTime(out, a)
+}
+
+// setOwnerAndTime gives out the original's owner and group, and its time
+// of last change as all three of its times.
+func setOwnerAndTime(out *fuse.Attr, a tree.Access) {
 	out.Uid, out.Gid = a.Uid, a.Gid
+	if !a.ModTime.IsZero() {
+		t := a.ModTime
+		out.SetTimes(&t, &t, &t)
+	}
 }
 
 // existing returns parent's child name if the kernel still knows it as a

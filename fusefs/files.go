@@ -38,11 +38,14 @@ func (n *rawFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOu
 	if err != nil {
 		return n.stream.m.errno(err, n.stream.where(n.name))
 	}
-	if n.stream.s.Live() {
-		setFile(&out.Attr, tree.AccessOf(fi))
-	} else {
-		n.stream.fileAttr(&out.Attr)
+	access := tree.AccessOf(fi)
+	if !n.stream.s.Live() {
+		// In an image: who may read it is the image's business; the time
+		// is the file's own.
+		_, access = n.stream.access()
+		access.ModTime = fi.ModTime()
 	}
+	setFile(&out.Attr, access)
 	out.Size = uint64(fi.Size())
 	if n.stream.s.Live() {
 		out.SetTimeout(growingTimeout)

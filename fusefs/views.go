@@ -27,21 +27,27 @@ type viewFile struct {
 	v      store.View
 
 	mu    sync.Mutex
-	told  int64 // GUARDED_BY(mu): the size the kernel was last given
-	opens int   // GUARDED_BY(mu): files open on it
-	paged bool  // GUARDED_BY(mu): the kernel may hold pages of it
+	told  int64     // GUARDED_BY(mu): the size the kernel was last given
+	grown time.Time // GUARDED_BY(mu): the stream's time when the view last grew
+	opens int       // GUARDED_BY(mu): files open on it
+	paged bool      // GUARDED_BY(mu): the kernel may hold pages of it
 }
 
 func (n *viewFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	if !n.v.Final() && n.stream.s.Deleted() {
 		return syscall.ENOENT // tail -f ends: the view will not grow
 	}
-	size, err := n.tell()
+	size, grown, err := n.tell()
 	if err != nil {
 		return n.stream.m.errno(err, n.stream.where(n.name))
 	}
 	n.stream.fileAttr(&out.Attr)
 	out.Size = uint64(size)
+	// The view's time moves only as it grows: the kernel drops the cached
+	// pages of a file whose time changes, and a view's bytes never do.
+	if !grown.IsZero() {
+		out.SetTimes(&grown, &grown, &grown)
+	}
 	if n.v.Final() {
 		out.SetTimeout(stableTimeout)
 	} else {
@@ -68,7 +74,8 @@ func (n *viewFile) Release(ctx context.Context, f fs.FileHandle) syscall.Errno {
 	return 0
 }
 
-// tell returns the view's size, to be given to the kernel.
+// tell returns the view's size, to be given to the kernel, and the time it
+// last grew.
 //
 // The kernel caches the page holding the end of a file with zeros after
 // the end. When it learns that the file grew, it drops that page, but a
@@ -79,19 +86,26 @@ func (n *viewFile) Release(ctx context.Context, f fs.FileHandle) syscall.Errno {
 // notify store): they land in the very page such a reader holds, and the
 // store sets the new size. With none open, no read is in flight: the pages
 // are dropped before the new size is given.
-func (n *viewFile) tell() (int64, error) {
+func (n *viewFile) tell() (int64, time.Time, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	size, err := n.v.Size()
+	switch {
+	case n.grown.IsZero():
+		_, files := n.stream.access()
+		n.grown = files.ModTime
+	case size > n.told:
+		n.grown = time.Now() // records came since the last look
+	}
 	if err != nil || size <= n.told {
-		return size, err
+		return size, n.grown, err
 	}
 	if n.paged && (n.opens == 0 || !n.storeGrowth(size)) {
 		n.NotifyContent(0, 0)
 		n.paged = false
 	}
 	n.told = size
-	return size, nil
+	return size, n.grown, nil
 }
 
 // storeChunk bounds what one store copies. Each store ends at a record

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,13 @@ func TestMountArchiveEqualsLive(t *testing.T) {
 	live, arch := t.TempDir(), t.TempDir()
 	newEvents(t, filepath.Join(live, "app", "ev"), 40)
 	newEvents(t, filepath.Join(live, "app", "other"), 3)
+	// Times as of an append long ago, which archives keep.
+	appended := time.Date(2021, 5, 6, 7, 8, 9, 0, time.UTC)
+	for _, name := range []string{"", "payloads", "offsets", "indices", "tags", "tags/even", "tags/error"} {
+		if err := os.Chtimes(filepath.Join(live, "app", "ev", name), appended, appended); err != nil {
+			t.Fatal(err)
+		}
+	}
 	run(t, "", "archive", "--live", live, "--verify", "app/ev", filepath.Join(arch, "franz.squashfs"))
 	run(t, "", "archive", "--live", live, "--compression", "none", "app/ev", filepath.Join(arch, "plain.squashfs"))
 	for _, comp := range []string{"gzip", "xz", "zstd"} {
@@ -40,6 +48,16 @@ func TestMountArchiveEqualsLive(t *testing.T) {
 	for _, name := range []string{"franz", "plain", "mk-gzip", "mk-xz", "mk-zstd", "both/app/ev"} {
 		for _, v := range viewPaths {
 			sh(t, "cmp "+m.path("app", "ev", v)+" "+m.path(name, v))
+		}
+	}
+	// The stream, its files and its views show when it was last appended
+	// to, live and archived alike, and one link each.
+	want := fmt.Sprintf("%d 1\n", appended.Unix())
+	for _, name := range []string{"app/ev", "franz", "plain", "mk-gzip", "both/app/ev"} {
+		for _, p := range []string{"", "payloads", "offsets", "seq/0", "seq/5:9", "tag/even", "query/even+error"} {
+			if got := sh(t, "stat -c '%Y %h' "+m.path(name, p)); got != want {
+				t.Errorf("%s/%s: time and links %q, want %q", name, p, got, want)
+			}
 		}
 	}
 	if got := sh(t, "cat "+m.path("franz", "stat.json")); !strings.Contains(got, `"live": false`) || !strings.Contains(got, `"records": 40`) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,6 +73,10 @@ func newEvents(t testing.TB, dir string, n int64) *store.Writer {
 func TestMountShellTools(t *testing.T) {
 	live := t.TempDir()
 	w := newEvents(t, filepath.Join(live, "app", "ev"), 20)
+	long := time.Date(2021, 5, 6, 7, 8, 9, 0, time.UTC) // the last append, as the files say
+	if err := os.Chtimes(filepath.Join(live, "app", "ev", "payloads"), long, long); err != nil {
+		t.Fatal(err)
+	}
 	m := mount(t, "--live", live)
 	ev := m.path("app", "ev")
 
@@ -145,10 +150,18 @@ func TestMountShellTools(t *testing.T) {
 		}
 	}
 
-	// Growing views: their size follows the stream, whole records only.
+	// Growing views: their size follows the stream, whole records only,
+	// and their time moves as they grow.
+	if got := sh(t, "stat -c %Y "+ev+"/seq/17:"); got != fmt.Sprintf("%d\n", long.Unix()) {
+		t.Errorf("time of seq/17: %q, want the last append's, %d", got, long.Unix())
+	}
+	before := time.Now().Unix()
 	writeEvents(t, w, 20, 22)
 	if got := sh(t, "cat "+ev+"/seq/17:"); got != events(17, 18, 19, 20, 21) {
 		t.Errorf("grown seq/17: %q", got)
+	}
+	if got, _ := strconv.ParseInt(strings.TrimSpace(sh(t, "stat -c %Y "+ev+"/seq/17:")), 10, 64); got < before {
+		t.Errorf("time of seq/17 after growth: %d, before it %d", got, before)
 	}
 	if got := sh(t, "cat "+ev+"/seq/-1"); got != events(21) {
 		t.Errorf("seq/-1 after growth: %q", got)

@@ -165,7 +165,7 @@ func write(ctx context.Context, out *os.File, plan []planned, total int64, compr
 					return fn(ctxReaderAt{ctx, src})
 				})
 			}
-			if err := root.add(path.Join(p.Path, f.Name), read, f.Size); err != nil {
+			if err := root.add(path.Join(p.Path, f.Name), read, f.Size, f.ModTime); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 	"runtime"
@@ -42,8 +43,9 @@ type wnode struct {
 	blocksAt   uint64
 	blockSizes []uint32
 
-	ino uint32
-	ref uint64
+	mtime uint32 // seconds since 1970; a directory's is its newest child's
+	ino   uint32
+	ref   uint64
 }
 
 func (n *wnode) child(name string, isDir bool) *wnode {
@@ -58,8 +60,8 @@ func (n *wnode) child(name string, isDir bool) *wnode {
 }
 
 // add places a file at slash-separated path p under n: size bytes that
-// read gives.
-func (n *wnode) add(p string, read func(func(io.ReaderAt) error) error, size int64) error {
+// read gives, last changed at mtime.
+func (n *wnode) add(p string, read func(func(io.ReaderAt) error) error, size int64, mtime time.Time) error {
 	dir, name := path.Split(p)
 	for comp := range strings.SplitSeq(strings.Trim(dir, "/"), "/") {
 		if comp != "" {
@@ -69,7 +71,7 @@ func (n *wnode) add(p string, read func(func(io.ReaderAt) error) error, size int
 	if f := n.child(name, false); f.read != nil || f.isDir {
 		return fmt.Errorf("%s: named twice", p)
 	} else {
-		f.read, f.size = read, uint64(size)
+		f.read, f.size, f.mtime = read, uint64(size), uint32(min(max(mtime.Unix(), 0), math.MaxUint32))
 	}
 	return nil
 }
@@ -93,6 +95,7 @@ func writeImage(out *os.File, root *wnode, blockSize uint32, compress bool, prog
 	// The checksums of every block written, in a file of the root written
 	// last (its own blocks go unrecorded).
 	sums := checksumsNode(w.sums)
+	sums.mtime = w.timeOf(root) // as new as what it covers
 	root.children = append(root.children, sums)
 	slices.SortFunc(root.children, func(a, b *wnode) int { return strings.Compare(a.name, b.name) })
 	if err := w.file(sums); err != nil {
@@ -285,7 +288,7 @@ func (w *imageWriter) tables(n *wnode, parent uint32, inodes, dirs *metaWriter) 
 			continue
 		}
 		c.ref = inodes.ref()
-		b := w.inodeHeader(9, 0o644, c.ino)
+		b := w.inodeHeader(9, 0o644, c.ino, w.timeOf(c))
 		b = binary.LittleEndian.AppendUint64(b, c.blocksAt)
 		b = binary.LittleEndian.AppendUint64(b, c.size)
 		b = binary.LittleEndian.AppendUint64(b, 0) // sparse bytes
@@ -310,7 +313,7 @@ func (w *imageWriter) tables(n *wnode, parent uint32, inodes, dirs *metaWriter) 
 	le := binary.LittleEndian
 	block, offset := uint32(listing>>16), uint16(listing&0xFFFF)
 	if size+3 <= 0xFFFF {
-		b := w.inodeHeader(typeDir, 0o755, n.ino)
+		b := w.inodeHeader(typeDir, 0o755, n.ino, w.timeOf(n))
 		b = le.AppendUint32(b, block)
 		b = le.AppendUint32(b, uint32(2+subdirs))
 		b = le.AppendUint16(b, uint16(size+3))
@@ -318,7 +321,7 @@ func (w *imageWriter) tables(n *wnode, parent uint32, inodes, dirs *metaWriter) 
 		b = le.AppendUint32(b, parent)
 		inodes.write(b)
 	} else {
-		b := w.inodeHeader(typeExtDir, 0o755, n.ino)
+		b := w.inodeHeader(typeExtDir, 0o755, n.ino, w.timeOf(n))
 		b = le.AppendUint32(b, uint32(2+subdirs))
 		b = le.AppendUint32(b, uint32(size+3))
 		b = le.AppendUint32(b, block)
@@ -331,13 +334,25 @@ func (w *imageWriter) tables(n *wnode, parent uint32, inodes, dirs *metaWriter) 
 	return nil
 }
 
-func (w *imageWriter) inodeHeader(typ uint16, mode uint16, ino uint32) []byte {
+// timeOf returns the time n's inode gets: its own, its newest child's for
+// a directory, or the image's making where neither is known.
+func (w *imageWriter) timeOf(n *wnode) uint32 {
+	for _, c := range n.children {
+		n.mtime = max(n.mtime, w.timeOf(c))
+	}
+	if n.mtime == 0 {
+		return w.now
+	}
+	return n.mtime
+}
+
+func (w *imageWriter) inodeHeader(typ uint16, mode uint16, ino, mtime uint32) []byte {
 	le := binary.LittleEndian
 	b := le.AppendUint16(nil, typ)
 	b = le.AppendUint16(b, mode)
 	b = le.AppendUint16(b, 0) // uid index
 	b = le.AppendUint16(b, 0) // gid index
-	b = le.AppendUint32(b, w.now)
+	b = le.AppendUint32(b, mtime)
 	return le.AppendUint32(b, ino)
 }
 

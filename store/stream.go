@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A File is what a Stream needs of each of a stream's files: random reads and
@@ -465,8 +466,9 @@ func (f *fullReader) Read(p []byte) (int, error) {
 
 // A FileExtent is the part of a stream file that a snapshot holds.
 type FileExtent struct {
-	Name string // payloads, offsets, indices, tags/T
-	Size int64
+	Name    string // payloads, offsets, indices, tags/T
+	Size    int64
+	ModTime time.Time // the file's, when the snapshot was taken
 }
 
 // Snapshot returns, as of one record boundary, how much of each of the
@@ -489,7 +491,7 @@ func (s *Stream) Snapshot() (records int64, files []FileExtent, err error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	files = []FileExtent{{IndicesFile, isize}, {PayloadsFile, bytes}, {OffsetsFile, records * s.width}}
+	files = []FileExtent{{Name: IndicesFile, Size: isize}, {Name: PayloadsFile, Size: bytes}, {Name: OffsetsFile, Size: records * s.width}}
 	tags, err := s.Tags()
 	if err != nil {
 		return 0, nil, err
@@ -499,7 +501,19 @@ func (s *Stream) Snapshot() (records int64, files []FileExtent, err error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		files = append(files, FileExtent{tagPath(tag), n * wordSize})
+		files = append(files, FileExtent{Name: tagPath(tag), Size: n * wordSize})
+	}
+	for i := range files {
+		f, err := s.File(files[i].Name)
+		if err != nil {
+			return 0, nil, err
+		}
+		fi, err := f.Stat()
+		f.Close()
+		if err != nil {
+			return 0, nil, err
+		}
+		files[i].ModTime = fi.ModTime()
 	}
 	return records, files, nil
 }

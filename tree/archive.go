@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -91,12 +92,9 @@ func (a *ArchiveDir) File(file string) (Source, bool, error) {
 	if oi.err != nil {
 		return Source{}, false, oi.err
 	}
-	src := ImageSource(oi.img)
 	// Whoever may read the image file may read what is in it; chmod and
 	// chown of the image take effect at once.
-	access := AccessOf(fi)
-	src.Access = func(string) (Access, Access, error) { return access, access, nil }
-	return src, true, nil
+	return ImageSource(oi.img, AccessOf(fi)), true, nil
 }
 
 func (a *ArchiveDir) forget(file string) {
@@ -105,8 +103,9 @@ func (a *ArchiveDir) forget(file string) {
 	delete(a.images, file)
 }
 
-// ImageSource is the tree of streams in an open image.
-func ImageSource(img *squash.Image) Source {
+// ImageSource is the tree of streams in an open image, which access says
+// who may read; times are those the image holds.
+func ImageSource(img *squash.Image, access Access) Source {
 	return Source{
 		FS: img,
 		Open: func(p string) (*store.Stream, error) {
@@ -121,12 +120,17 @@ func ImageSource(img *squash.Image) Source {
 			return store.OpenFS(sub, name)
 		},
 		ID: img,
-		Access: func(string) (Access, Access, error) {
-			fi, err := os.Stat(img.Name())
+		Access: func(p string) (dir, files Access, err error) {
+			fi, err := img.Stat(p)
 			if err != nil {
 				return Access{}, Access{}, err
 			}
-			return AccessOf(fi), AccessOf(fi), nil
+			dir, files = access, access
+			dir.ModTime, files.ModTime = fi.ModTime(), fi.ModTime()
+			if fi, err := img.Stat(path.Join(p, store.PayloadsFile)); err == nil {
+				files.ModTime = fi.ModTime()
+			}
+			return dir, files, nil
 		},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/franzfs/franzfs/store"
 )
@@ -53,11 +54,12 @@ type Source struct {
 type Access struct {
 	Uid, Gid uint32
 	Perm     fs.FileMode
+	ModTime  time.Time // when the original last changed
 }
 
-// AccessOf returns the owner, group and permission bits of fi.
+// AccessOf returns the owner, group, permission bits and time of fi.
 func AccessOf(fi fs.FileInfo) Access {
-	a := Access{Perm: fi.Mode().Perm()}
+	a := Access{Perm: fi.Mode().Perm(), ModTime: fi.ModTime()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		a.Uid, a.Gid = st.Uid, st.Gid
 	}

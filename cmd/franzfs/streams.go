@@ -65,7 +65,7 @@ func openStream(ctx context.Context, cmd *cli.Command) (*store.Stream, func(), e
 		if err != nil {
 			return nil, nil, err
 		}
-		s, err := tree.ImageSource(img).Open(inner)
+		s, err := tree.ImageSource(img, tree.Access{}).Open(inner)
 		if err != nil {
 			img.Close()
 			return nil, nil, fmt.Errorf("image %s: %w", image, err)
@@ -144,7 +144,7 @@ func openObjectStream(ctx context.Context, cmd *cli.Command, arg string) (*store
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := tree.ImageSource(img).Open(inner)
+	s, err := tree.ImageSource(img, tree.Access{}).Open(inner)
 	if err != nil {
 		return nil, nil, fmt.Errorf("image %s: %w", img.Name(), err)
 	}
