@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -114,9 +115,20 @@ func TestS3ArchivesEqualLive(t *testing.T) {
 	if got := sh(t, "ls "+m.dir); got != "app\nboth\none\n" {
 		t.Fatalf("ls: %q", got)
 	}
+	// Times are the archived files', to the second, as squashfs keeps them.
+	fi, err := os.Stat(filepath.Join(live, "app", "ev", "payloads"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d\n", fi.ModTime().Unix())
 	for _, name := range []string{"one", "both/app/ev"} {
 		for _, v := range viewPaths {
 			sh(t, "cmp "+m.path("app", "ev", v)+" "+m.path(name, v))
+		}
+		for _, p := range []string{"payloads", "seq/0", "tag/even"} {
+			if got := sh(t, "stat -c %Y "+m.path(name, p)); got != want {
+				t.Errorf("%s/%s: time %q, want %q", name, p, got, want)
+			}
 		}
 	}
 	if got := sh(t, "cat "+m.path("one", "stat.json")); !strings.Contains(got, `"source": "`+o.url("arch/one.squashfs")+`"`) {
