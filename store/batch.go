@@ -111,5 +111,5 @@ func (w *Writer) Commit(b *Batch) (int64, error) {
 	b.Reset()
 	b.payloads = payloads
 	w.pending += int64(n)
-	return first, w.flushIfFull()
+	return first, w.flushIfFull(int64(n))
 }

@@ -74,7 +74,9 @@ type WriterOptions struct {
 //
 // A record is acknowledged when the call that wrote it returns nil: Append
 // or AppendBatch with no Buffer, else the next Flush. A write that fails is
-// undone, so the stream never holds part of a flush.
+// undone, so the stream never holds part of a flush. If it held records of
+// calls that had already returned (with a Buffer), the writer refuses
+// everything until reopened, so that no Flush acknowledges them.
 //
 // Lock order: syncMu before mu.
 type Writer struct {
@@ -401,7 +403,7 @@ func (w *Writer) Append(rec Record) (int64, error) {
 	w.pbuf.write(rec.Payload)
 	w.post(rec.Tags, seq)
 	w.pending++
-	return seq, w.flushIfFull()
+	return seq, w.flushIfFull(1)
 }
 
 // AppendBatch appends records in order, all or none, and returns the number
@@ -433,7 +435,7 @@ func (w *Writer) AppendBatch(recs []Record) (int64, error) {
 		w.post(recs[k].Tags, first+int64(k))
 	}
 	w.pending += int64(len(recs))
-	return first, w.flushIfFull()
+	return first, w.flushIfFull(int64(len(recs)))
 }
 
 // grow makes room in the buffers for recs at once, not per record.
@@ -542,13 +544,14 @@ func (w *Writer) rollback(m mark) {
 	copy(w.last, w.saved)
 }
 
-// flushIfFull writes the buffers once they hold Buffer bytes, and unlocks mu.
-func (w *Writer) flushIfFull() error {
+// flushIfFull writes the buffers once they hold Buffer bytes, and unlocks
+// mu. The last own records pending are the calling append's.
+func (w *Writer) flushIfFull(own int64) error {
 	if w.pbuf.size+len(w.obuf) < w.opts.Buffer {
 		w.mu.Unlock()
 		return nil
 	}
-	err := w.flushLocked()
+	err := w.flushLocked(own)
 	w.mu.Unlock()
 	if err != nil {
 		return err
@@ -579,7 +582,7 @@ func (w *Writer) Flush() error {
 	w.mu.Lock()
 	err := w.usable()
 	if err == nil {
-		err = w.flushLocked()
+		err = w.flushLocked(0)
 	}
 	w.mu.Unlock()
 	if err != nil {
@@ -593,7 +596,13 @@ func (w *Writer) Flush() error {
 // offsets and its bytes in payloads; writing postings before that tuple
 // means a visible record has all its tags too, so tag views never change
 // behind a reader. On failure everything of this flush is cut away again.
-func (w *Writer) flushLocked() error {
+//
+// The last own records pending are the caller's, who learns of the
+// failure. Records of earlier calls, which returned, were to be
+// acknowledged by a later Flush; nothing tells whose they were, so the
+// writer then refuses everything until reopened, rather than let such a
+// Flush return nil.
+func (w *Writer) flushLocked(own int64) error {
 	if w.pending == 0 {
 		return nil
 	}
@@ -601,6 +610,9 @@ func (w *Writer) flushLocked() error {
 	if err != nil {
 		w.undo()
 		err = fmt.Errorf("stream %s: records %d to %d not written: %w", w.dir, w.count, w.count+w.pending-1, err)
+		if w.pending > own {
+			w.broken = errors.Join(w.broken, err)
+		}
 	} else {
 		w.count += w.pending
 		w.end += int64(w.pbuf.size)
@@ -816,7 +828,7 @@ func (w *Writer) Sync() error {
 	if err := w.usable(); err != nil {
 		return err
 	}
-	if err := w.flushLocked(); err != nil {
+	if err := w.flushLocked(0); err != nil {
 		return err
 	}
 	return w.syncAll(w.durableFiles())
