@@ -23,22 +23,39 @@ type listView struct {
 // starts, and the view's size up to and including it.
 type found struct{ rec, start, end int64 }
 
-// foundChunk is how many found records one chunk of a foundList holds.
-const foundChunk = 1024
+// foundChunk is how many found records one chunk of a foundList holds;
+// the first starts at firstChunk and doubles, so that a small view costs
+// little.
+const (
+	foundChunk = 1024
+	firstChunk = 16
+)
 
-// A foundList holds found records in chunks that are filled in place and
-// never moved, so that a copy of the list, taken under the view's lock,
-// can be read without it while more records are added.
+// A foundList holds found records in chunks that are filled in place. A
+// copy of the list, taken under the view's lock, can be read without it
+// while more records are added: nothing it can reach is written again.
 type foundList struct {
 	chunks [][]found
 	n      int
 }
 
 func (l *foundList) add(f found) {
-	if l.n%foundChunk == 0 {
-		l.chunks = append(l.chunks, make([]found, foundChunk))
+	c, j := l.n/foundChunk, l.n%foundChunk
+	switch {
+	case c == len(l.chunks):
+		size := foundChunk
+		if c == 0 {
+			size = firstChunk
+		}
+		l.chunks = append(l.chunks, make([]found, size))
+	case j == len(l.chunks[c]):
+		// The first chunk, full below foundChunk: a copy twice the size,
+		// in a new list of chunks, so that copies taken before keep theirs.
+		bigger := make([]found, 2*j)
+		copy(bigger, l.chunks[c])
+		l.chunks = append(l.chunks[:c:c], bigger)
 	}
-	l.chunks[l.n/foundChunk][l.n%foundChunk] = f
+	l.chunks[c][j] = f
 	l.n++
 }
 

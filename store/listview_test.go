@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -190,4 +191,66 @@ func TestPickPieces(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A tag view read while its stream grows gives whole records, each time a
+// prefix of the final view, as its list of records grows under readers.
+func TestListViewGrowsUnderReaders(t *testing.T) {
+	w, s := newStream(t, []string{"time"})
+	v, err := s.View(mustParse(t, "tag/t"))
+	if err == nil {
+		t.Fatal("a view of a tag no record has yet")
+	}
+	if _, err := w.Append(rec(0, []int64{0}, "t")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err = s.View(mustParse(t, "tag/t")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	want := payloadsOf(seqOf(0, n-1)...)
+	done, failed := make(chan error, 1), make(chan struct{})
+	go func() {
+		for i := int64(1); i < n; i++ {
+			if _, err := w.Append(rec(i, []int64{i}, "t")); err != nil {
+				close(failed)
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for {
+				size, err := v.Size()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				buf := make([]byte, size)
+				if k, err := v.ReadAt(buf, 0); int64(k) != size || err != nil && err != io.EOF {
+					t.Errorf("read %d of %d: %v", k, size, err)
+					return
+				}
+				if !strings.HasPrefix(want, string(buf)) {
+					t.Errorf("%d bytes that are not a prefix of the records", size)
+					return
+				}
+				select {
+				case <-failed:
+					return
+				default:
+				}
+				if size == int64(len(want)) {
+					return
+				}
+			}
+		})
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	readers.Wait()
 }
