@@ -33,7 +33,7 @@ const (
 
 // A foundList holds found records in chunks that are filled in place. A
 // copy of the list, taken under the view's lock, can be read without it
-// while more records are added: nothing it can reach is written again.
+// while more records are added: nothing it reads is written again.
 type foundList struct {
 	chunks [][]found
 	n      int
