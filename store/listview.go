@@ -205,7 +205,10 @@ func (v *listView) ReadAt(p []byte, off int64) (int, error) {
 const scanBuffer = 256 << 10
 
 func (v *listView) Scan(from int64, fn func(int64, *Payload) error) (int64, error) {
-	l, _ := v.snapshot(0)
+	l, err := v.snapshot(0) // as of the last Size
+	if err != nil {
+		return from, err
+	}
 	k := sort.Search(l.n, func(k int) bool { return l.at(k).rec >= from })
 	var buf []byte
 	for k < l.n {

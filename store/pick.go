@@ -35,10 +35,14 @@ func (s *Stream) pick(items []Path, count int64) (*pickView, error) {
 	// from records anywhere in the stream.
 	words := make([][wordSize]byte, 2*len(items))
 	err := s.readEach(s.offsets, OffsetsFile, count*s.width, len(words), func(i int) ([]byte, int64) {
-		if rec := v.parts[i/2].first - 1 + int64(i%2)*(v.parts[i/2].end-v.parts[i/2].first); rec >= 0 {
-			return words[i][:], rec * s.width
+		rec := v.parts[i/2].first - 1 // where the item starts
+		if i%2 == 1 {
+			rec = v.parts[i/2].end - 1 // where it stops
 		}
-		return nil, 0 // end(-1) is 0
+		if rec < 0 {
+			return nil, 0 // end(-1) is 0
+		}
+		return words[i][:], rec * s.width
 	})
 	if err != nil {
 		return nil, err
@@ -88,9 +92,12 @@ func (v *pickView) ReadAt(p []byte, off int64) (int, error) {
 		n = last - k + 1
 	}
 	err := v.s.readEach(v.s.payloads, PayloadsFile, v.s.knownEnd.Load(), n, func(i int) ([]byte, int64) {
-		ext, at := v.parts[k+i], v.ends[k+i]-(v.parts[k+i].stop-v.parts[k+i].start) // where the item starts in the view
+		at := int64(0) // where item k+i starts in the view
+		if k+i > 0 {
+			at = v.ends[k+i-1]
+		}
 		from, to := max(at, off), min(v.ends[k+i], end)
-		return p[from-off : to-off], ext.start + from - at
+		return p[from-off : to-off], v.parts[k+i].start + from - at
 	})
 	if err != nil {
 		return 0, err
