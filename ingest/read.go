@@ -275,7 +275,9 @@ func (s *Server) serveView(w http.ResponseWriter, r *http.Request, st *store.Str
 				_, err := rel.Write(append(b, p.Inline()...)) // one write a record
 				return err
 			}
-			rel.Write(b)
+			if _, err := rel.Write(b); err != nil {
+				return err
+			}
 			_, err := p.WriteTo(rel)
 			return err
 		}

@@ -114,9 +114,11 @@ func benchPaths(dir string) {
 	ratio("  the filesystem: fsync 5 files vs 2", five, two, "/s", 0.8)
 }
 
-// fsyncs returns how many times a second n files can each be appended to
-// and made durable, all fsyncs at once as franzfs makes them.
+// fsyncs returns how many times a second the first n of a record's files
+// (payloads, offsets, three tag files) can each be appended to what one
+// record adds and made durable, all fsyncs at once as franzfs makes them.
 func fsyncs(dir string, n int) float64 {
+	sizes := []int{recordSize, 16, 8, 8, 8}[:n] // a payload, a tuple of two words, postings
 	check(os.MkdirAll(dir, 0o755))
 	defer os.RemoveAll(dir)
 	files := make([]*os.File, n)
@@ -135,7 +137,7 @@ func fsyncs(dir string, n int) float64 {
 		for time.Now().Before(stop) {
 			var wg sync.WaitGroup
 			for i, f := range files {
-				_, err := f.Write(data[:max(8, recordSize/(i+1))]) // a record, then tuples and postings
+				_, err := f.Write(data[:sizes[i]])
 				check(err)
 				wg.Go(func() { check(f.Sync()) })
 			}
