@@ -28,7 +28,7 @@ type viewFile struct {
 
 	mu    sync.Mutex
 	told  int64     // GUARDED_BY(mu): the size the kernel was last given
-	grown time.Time // GUARDED_BY(mu): the stream's time when the view last grew
+	since time.Time // GUARDED_BY(mu): the view's time: its stream's when first told
 	opens int       // GUARDED_BY(mu): files open on it
 	paged bool      // GUARDED_BY(mu): the kernel may hold pages of it
 }
@@ -37,16 +37,17 @@ func (n *viewFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrO
 	if !n.v.Final() && n.stream.s.Deleted() {
 		return syscall.ENOENT // tail -f ends: the view will not grow
 	}
-	size, grown, err := n.tell()
+	size, since, err := n.tell()
 	if err != nil {
 		return n.stream.m.errno(err, n.stream.where(n.name))
 	}
 	n.stream.fileAttr(&out.Attr)
 	out.Size = uint64(size)
-	// The view's time moves only as it grows: the kernel drops the cached
-	// pages of a file whose time changes, and a view's bytes never do.
-	if !grown.IsZero() {
-		out.SetTimes(&grown, &grown, &grown)
+	// A view's time never moves: the kernel drops the cached pages of a
+	// file whose time changes, undoing growth told by storing its bytes
+	// (see tell); and the bytes a view has never change.
+	if !since.IsZero() {
+		out.SetTimes(&since, &since, &since)
 	}
 	if n.v.Final() {
 		out.SetTimeout(stableTimeout)
@@ -63,6 +64,14 @@ func (n *viewFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	n.mu.Unlock()
 	if n.v.Final() {
 		n.storeSmall()
+		return nil, fuse.FOPEN_KEEP_CACHE, 0
+	}
+	// The kernel keeps a size it was given for a jiffy at least, and may
+	// read by it without asking again: a view that grew since is told now,
+	// so that an open after an acknowledged append reads the record.
+	if _, _, err := n.tell(); err != nil {
+		n.Release(ctx, nil)
+		return nil, 0, n.stream.m.errno(err, n.stream.where(n.name))
 	}
 	return nil, fuse.FOPEN_KEEP_CACHE, 0
 }
@@ -74,8 +83,7 @@ func (n *viewFile) Release(ctx context.Context, f fs.FileHandle) syscall.Errno {
 	return 0
 }
 
-// tell returns the view's size, to be given to the kernel, and the time it
-// last grew.
+// tell returns the view's size, to be given to the kernel, and its time.
 //
 // The kernel caches the page holding the end of a file with zeros after
 // the end. When it learns that the file grew, it drops that page, but a
@@ -90,22 +98,19 @@ func (n *viewFile) tell() (int64, time.Time, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	size, err := n.v.Size()
-	switch {
-	case n.grown.IsZero():
+	if n.since.IsZero() {
 		_, files := n.stream.access()
-		n.grown = files.ModTime
-	case size > n.told:
-		n.grown = time.Now() // records came since the last look
+		n.since = files.ModTime
 	}
 	if err != nil || size <= n.told {
-		return size, n.grown, err
+		return size, n.since, err
 	}
 	if n.paged && (n.opens == 0 || !n.storeGrowth(size)) {
 		n.NotifyContent(0, 0)
 		n.paged = false
 	}
 	n.told = size
-	return size, n.grown, nil
+	return size, n.since, nil
 }
 
 // storeChunk bounds what one store copies. Each store ends at a record
